@@ -1,0 +1,17 @@
+"""Bit-exact golden model of the mixlane datapath (pure numpy; knows no HDL and no simulator).
+
+``layout`` decodes precision metadata, ``arith`` unpacks elements and computes register sums and the
+accumulator sequence, ``tensor`` packs whole tensors (dot product, matrix-vector, 2-D convolution).
+"""
+
+from .layout import (bits_to_ints, decode, encode_meta_ints, ints_to_bits, meta_field_bits, meta_fields,
+                     meta_from_ints, pattern_layouts, uniform_meta)
+from .arith import (OP_ACC, OP_LOAD, OP_NAMES, OP_READ, OP_READ_LOAD, Ops, Results, pack, register_sum, run,
+                    saturate, unpack, wrap)
+
+__all__ = [
+    "bits_to_ints", "decode", "encode_meta_ints", "ints_to_bits", "meta_field_bits", "meta_fields",
+    "meta_from_ints", "pattern_layouts", "uniform_meta",
+    "OP_ACC", "OP_LOAD", "OP_NAMES", "OP_READ", "OP_READ_LOAD", "Ops", "Results", "pack", "register_sum", "run",
+    "saturate", "unpack", "wrap",
+]

@@ -1,0 +1,172 @@
+"""Golden aligner and lane arithmetic: element values from packed bits, register sums, accumulation.
+
+All functions are vectorised over a batch of ``B`` registers; no per-element Python loops.
+Bit arrays are ``uint8`` of shape ``(B, width)`` holding 0/1, bit 0 first (``docs/format.md`` section 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mixlane.config import Config
+from .layout import decode
+
+__all__ = ["OP_ACC", "OP_LOAD", "OP_READ", "OP_READ_LOAD", "OP_NAMES", "Ops", "Results",
+           "unpack", "pack", "register_sum", "wrap", "saturate", "run"]
+
+OP_ACC, OP_LOAD, OP_READ, OP_READ_LOAD = 0, 1, 2, 3
+OP_NAMES = {OP_ACC: "ACC", OP_LOAD: "LOAD", OP_READ: "READ", OP_READ_LOAD: "READ_LOAD"}
+
+
+def _signed(cfg: Config, operand: str) -> bool:
+    if operand not in ("a", "w"):
+        raise ValueError(f"operand: {operand!r}; use 'a' (activations) or 'w' (weights)")
+    return cfg.activation_signed if operand == "a" else cfg.weight_signed
+
+
+def _gather(bits: np.ndarray, cfg: Config, p: int) -> np.ndarray:
+    """``(B, N, p)`` bits of a ``p``-bit element starting at every granule (clipped at the register end)."""
+    N = cfg.max_elements
+    idx = np.minimum(np.arange(N)[:, None] * cfg.pmin + np.arange(p)[None, :], cfg.width - 1)
+    return bits[:, idx]
+
+
+def unpack(cfg: Config, bits: np.ndarray, layout: np.ndarray, operand: str) -> np.ndarray:
+    """Golden aligner: element values ``(B, N)`` (0 where no element starts) of packed registers."""
+    bits = np.asarray(bits, dtype=np.int64)
+    signed = _signed(cfg, operand)
+    out = np.zeros(layout.shape, dtype=np.int64)
+    for p in cfg.precisions:
+        mask = layout == p
+        if not mask.any():
+            continue
+        eb = _gather(bits, cfg, p)
+        if p == 1:
+            val = 2 * eb[..., 0] - 1 if cfg.binary == "bipolar" else eb[..., 0]
+        else:
+            weights = np.left_shift(1, np.arange(p), dtype=np.int64)
+            if signed:
+                weights[-1] = -weights[-1]
+            val = eb @ weights
+        out[mask] = val[mask]
+    return out
+
+
+def pack(cfg: Config, values: np.ndarray, layout: np.ndarray, operand: str) -> np.ndarray:
+    """Inverse of :func:`unpack`: element values ``(B, N)`` -> bit arrays ``(B, W)``.
+
+    Bits outside every element are 0. Values out of an element's range raise ``ValueError``;
+    values where no element starts must be 0.
+    """
+    values = np.asarray(values, dtype=np.int64)
+    layout = np.asarray(layout, dtype=np.int64)
+    if values.shape != layout.shape or values.ndim != 2 or values.shape[1] != cfg.max_elements:
+        raise ValueError(f"values: expected shape (B, {cfg.max_elements}) like the layout, got {values.shape}")
+    if np.any(values[layout == 0] != 0):
+        raise ValueError("values: non-zero value where the layout has no element")
+    B, W = values.shape[0], cfg.width
+    bits = np.zeros((B, W), dtype=np.uint8)
+    for p in cfg.precisions:
+        mask = layout == p
+        if not mask.any():
+            continue
+        lo, hi = cfg.element_range(p, operand)
+        v = values[mask]
+        bad = (v < lo) | (v > hi) | ((p == 1) & (cfg.binary == "bipolar") & (v == 0))
+        if bad.any():
+            allowed = "{-1, +1}" if p == 1 and cfg.binary == "bipolar" else f"{lo}..{hi}"
+            raise ValueError(f"values: {int(v[bad][0])} does not fit a {p}-bit element of operand "
+                             f"{operand!r}; allowed {allowed}")
+        code = (v + 1) // 2 if (p == 1 and cfg.binary == "bipolar") else v & ((1 << p) - 1)
+        b_idx, g_idx = np.nonzero(mask)
+        pos = g_idx[:, None] * cfg.pmin + np.arange(p)[None, :]
+        bits[b_idx[:, None], pos] = (code[:, None] >> np.arange(p)) & 1
+    return bits
+
+
+def register_sum(cfg: Config, a_bits: np.ndarray, w_bits: np.ndarray, meta: np.ndarray) -> np.ndarray:
+    """Sum of element products of each register pair ``(B,)`` (the sum-together MAC)."""
+    layout = decode(cfg, meta)
+    return (unpack(cfg, a_bits, layout, "a") * unpack(cfg, w_bits, layout, "w")).sum(axis=1)
+
+
+def wrap(x: int, width: int) -> int:
+    """Two's complement wrap of ``x`` to ``width`` bits."""
+    half = 1 << (width - 1)
+    return ((x + half) & ((1 << width) - 1)) - half
+
+
+def saturate(x: int, width: int) -> int:
+    """Clamp ``x`` to the signed ``width``-bit range."""
+    half = 1 << (width - 1)
+    return min(max(x, -half), half - 1)
+
+
+@dataclass
+class Ops:
+    """A batch of ``B`` operations for the datapath (``docs/format.md`` section 6).
+
+    ``op``, ``sel``, ``bias``: ``(B,)`` int; ``meta``: ``(B, meta_fields)`` codes;
+    ``a``, ``w``: ``(B, width)`` uint8 bits.
+    """
+
+    op: np.ndarray
+    sel: np.ndarray
+    meta: np.ndarray
+    a: np.ndarray
+    w: np.ndarray
+    bias: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.op)
+
+    def __getitem__(self, idx) -> "Ops":
+        return Ops(*(getattr(self, f)[idx] for f in ("op", "sel", "meta", "a", "w", "bias")))
+
+    @staticmethod
+    def concat(parts: list["Ops"]) -> "Ops":
+        return Ops(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                     ("op", "sel", "meta", "a", "w", "bias")))
+
+
+@dataclass
+class Results:
+    """What the datapath must produce for an :class:`Ops` batch.
+
+    ``index``: position in the batch of each READ/READ_LOAD; ``sel``, ``value``: its result;
+    ``sums``: the register sum of every operation (meaningful for ACC); ``final``: accumulators at the end.
+    """
+
+    index: np.ndarray
+    sel: np.ndarray
+    value: np.ndarray
+    sums: np.ndarray
+    final: list[int]
+
+
+def run(cfg: Config, ops: Ops, acc: list[int] | None = None) -> Results:
+    """Execute ``ops`` from accumulator state ``acc`` (zeros after reset): the expected results."""
+    sums = register_sum(cfg, ops.a, ops.w, ops.meta)
+    acc = list(acc) if acc is not None else [0] * cfg.outputs
+    ovf = wrap if cfg.overflow == "wrap" else saturate
+    A, n_out = cfg.acc_width, cfg.outputs
+    idx, sel_out, val = [], [], []
+    for i, (op, s, add, bias) in enumerate(zip(ops.op.tolist(), ops.sel.tolist(), sums.tolist(),
+                                               ops.bias.tolist())):
+        inside = s < n_out
+        if op == OP_ACC:
+            if inside:
+                acc[s] = ovf(acc[s] + add, A)
+        elif op == OP_LOAD:
+            if inside:
+                acc[s] = wrap(bias, A)
+        else:
+            idx.append(i)
+            sel_out.append(s)
+            val.append(acc[s] if inside else 0)
+            if op == OP_READ_LOAD and inside:
+                acc[s] = wrap(bias, A)
+    return Results(np.array(idx, dtype=np.int64), np.array(sel_out, dtype=np.int64),
+                   np.array(val, dtype=np.int64), sums, acc)

@@ -1,0 +1,156 @@
+"""Multi-bitwidth sum-together MAC lane.
+
+The lane multiplies ``lane_bits``-bit slices of ``a`` and ``w`` at the precision selected by ``code`` and
+emits the sum of the products in carry-save form. Every precision's result is a weighted count of
+partial-product bits ``a[u] & w[v]`` (``XNOR`` for bipolar 1-bit); the bits of all precisions that land in the
+same column with the same sign share one input of the compressor (they are OR-ed: one precision is active
+at a time). A negative-weight bit ``b`` enters as ``~b`` with a constant ``-2**col`` moved to :attr:`offset`,
+so the compressor only adds non-negative bits.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import defaultdict
+
+from amaranth.hdl import Module, Signal, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .compress import compress, rows_width
+
+__all__ = ["SumTogetherLane", "lane_terms"]
+
+
+def lane_terms(p: int, *, lane_bits: int, packed: bool, a_signed: bool, w_signed: bool,
+               bipolar: bool) -> list[tuple[int, bool, str, int, int]]:
+    """Weighted bits of one lane at precision ``p``: ``(col, negative, kind, u, v)``.
+
+    ``kind`` is ``"and"`` (``a[u] & w[v]``), ``"xnor"`` (``~(a[u] ^ w[u])``) or ``"one"`` (the constant 1
+    while the precision is selected). ``packed``: the lane holds ``lane_bits // p`` elements; otherwise one
+    element in its low ``p`` bits.
+    """
+    offsets = range(0, lane_bits, p) if packed else range(1)
+    terms = []
+    if p == 1 and bipolar:
+        # each element contributes 2*xnor - 1; the -1s of all elements form one bit of weight -len(offsets)
+        terms += [(1, False, "xnor", off, off) for off in offsets]
+        terms.append((len(offsets).bit_length() - 1, True, "one", 0, 0))
+        return terms
+    for off in offsets:
+        for i in range(p):
+            for j in range(p):
+                neg = (a_signed and p > 1 and i == p - 1) != (w_signed and p > 1 and j == p - 1)
+                terms.append((i + j, neg, "and", off + i, off + j))
+    return terms
+
+
+class SumTogetherLane(wiring.Component):
+    """Sum-together multi-precision MAC lane (combinational).
+
+    Parameters
+    ----------
+    precisions : tuple of int
+        Supported precisions, sorted; ``code`` indexes this tuple.
+    lane_bits : int
+        Width of the operand slices (``pmax``).
+    packed : bool
+        True: ``lane_bits // p`` elements per lane (lane modes); False: one element in the low bits
+        (``element`` mode, after the aligner).
+    a_signed, w_signed : bool
+        Two's complement operands for precisions >= 2.
+    bipolar : bool
+        1-bit elements are {-1, +1} (XNOR) instead of {0, 1} (AND).
+
+    Members
+    -------
+    a, w : In(lane_bits)
+        Operand slices.
+    code : In(code_bits)
+        Precision code (index into ``precisions``); codes without a precision give 0.
+    en : In(1)
+        Lane enable; 0 gives a product sum of 0.
+    sum, carry : Out(row_width)
+        Carry-save product sum: ``sum + carry + offset`` equals the sum of products.
+    """
+
+    def __init__(self, *, precisions, lane_bits: int, packed: bool, a_signed: bool, w_signed: bool,
+                 bipolar: bool):
+        self._precisions = tuple(operator.index(p) for p in precisions)
+        self._lane_bits = operator.index(lane_bits)
+        if not self._precisions or any(p < 1 or self._lane_bits % p for p in self._precisions):
+            raise ValueError(f"precisions must divide lane_bits {lane_bits}, not {precisions!r}")
+        self._packed, self._bipolar = bool(packed), bool(bipolar)
+        self._a_signed, self._w_signed = bool(a_signed), bool(w_signed)
+        code_bits = max(1, (len(self._precisions) - 1).bit_length())
+
+        # slots: (col, negative) -> list per precision of terms; slot k of a key ORs the k-th term of each
+        by_key: dict[tuple[int, bool], dict[int, list]] = defaultdict(dict)
+        for p in self._precisions:
+            terms = lane_terms(p, lane_bits=self._lane_bits, packed=self._packed, a_signed=self._a_signed,
+                               w_signed=self._w_signed, bipolar=self._bipolar)
+            for t in terms:
+                by_key[(t[0], t[1])].setdefault(p, []).append(t)
+        self._slots = {key: max(len(v) for v in per_p.values()) for key, per_p in sorted(by_key.items())}
+        self._by_key = by_key
+        self._offset = -sum(n << col for (col, neg), n in self._slots.items() if neg)
+        counts: dict[int, int] = defaultdict(int)
+        for (col, _), n in self._slots.items():
+            counts[col] += n
+        self._row_width = rows_width(counts)
+        super().__init__({
+            "a": In(self._lane_bits),
+            "w": In(self._lane_bits),
+            "code": In(code_bits),
+            "en": In(1),
+            "sum": Out(unsigned(self._row_width)),
+            "carry": Out(unsigned(self._row_width)),
+        })
+
+    @property
+    def offset(self) -> int:
+        """Constant to add to ``sum + carry`` (negative-weight corrections)."""
+        return self._offset
+
+    @property
+    def row_width(self) -> int:
+        return self._row_width
+
+    @property
+    def compressor_inputs(self) -> int:
+        """Bits entering the lane's compressor (after sharing across precisions)."""
+        return sum(self._slots.values())
+
+    def elaborate(self, platform):
+        m = Module()
+        sel = {}
+        for idx, p in enumerate(self._precisions):
+            sel[p] = Signal(name=f"sel{p}")
+            m.d.comb += sel[p].eq(self.en & (self.code == idx))
+        gated_a = {}
+        for p in self._precisions:
+            gated_a[p] = Signal(self._lane_bits, name=f"a_sel{p}")
+            m.d.comb += gated_a[p].eq(self.a & sel[p].replicate(self._lane_bits))
+
+        def term_bit(p, kind, u, v):
+            if kind == "and":
+                return gated_a[p][u] & self.w[v]
+            if kind == "xnor":
+                return sel[p] & ~(self.a[u] ^ self.w[v])
+            return sel[p]
+
+        cols: dict[int, list] = defaultdict(list)
+        for (col, neg), n in self._slots.items():
+            per_p = self._by_key[(col, neg)]
+            bits = [Signal(name=f"pp_c{col}{'n' if neg else 'p'}{k}") for k in range(n)]
+            for k in range(n):
+                ors = [term_bit(p, t[2], t[3], t[4]) for p, ts in per_p.items() if k < len(ts)
+                       for t in (ts[k],)]
+                expr = ors[0]
+                for o in ors[1:]:
+                    expr = expr | o
+                m.d.comb += bits[k].eq(~expr if neg else expr)
+            cols[col].extend(bits[k] for k in range(n))
+        row0, row1 = compress(m, cols, name="lane")
+        m.d.comb += [self.sum.eq(row0), self.carry.eq(row1)]
+        return m

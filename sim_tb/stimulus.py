@@ -1,0 +1,287 @@
+"""Stimulus: operation batches for the datapath, built with the golden model's packers.
+
+Every generator returns a :class:`mixlane.golden.Ops` batch that ends with a read of every accumulator,
+so each ACC is covered by a checked result. Generators are pure functions of ``(cfg, rng, ...)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mixlane.config import LANE_OFF_CODE, Config
+from mixlane.golden import (OP_ACC, OP_LOAD, OP_READ, OP_READ_LOAD, Ops, decode, meta_field_bits, meta_fields,
+                            pack)
+
+__all__ = ["SCENARIOS", "random_meta", "meta_for_precision", "random_ops", "corner_ops", "overflow_ops",
+           "exhaustive_ops", "build", "lane_macs"]
+
+
+def _empty(cfg: Config, n: int) -> Ops:
+    return Ops(op=np.zeros(n, np.int64), sel=np.zeros(n, np.int64),
+               meta=np.zeros((n, meta_fields(cfg)), np.int64), a=np.zeros((n, cfg.width), np.uint8),
+               w=np.zeros((n, cfg.width), np.uint8), bias=np.zeros(n, np.int64))
+
+
+def random_meta(cfg: Config, rng: np.random.Generator, n: int, reserved: float = 0.02) -> np.ndarray:
+    """Metadata codes ``(n, F)``: valid codes, with a fraction ``reserved`` of reserved/off codes."""
+    F, fb = meta_fields(cfg), meta_field_bits(cfg)
+    mode = cfg.precision_mode
+    n_valid = {"uniform": len(cfg.precisions), "pattern": len(cfg.patterns),
+               "channel": len(cfg.channel_levels), "element": len(cfg.precisions)}[mode]
+    meta = rng.integers(0, n_valid, (n, F))
+    if mode == "element":
+        # mostly short runs of one precision, as trained networks have; sometimes fully random
+        runs = rng.random(n) < 0.5
+        meta[runs] = np.repeat(rng.integers(0, n_valid, (int(runs.sum()), F // 8 + 1)), 8, axis=1)[:, :F]
+    if (1 << fb) > n_valid and reserved > 0:
+        bad = rng.random((n, F)) < reserved / max(1, F if mode == "element" else 1)
+        meta[bad] = rng.integers(n_valid, 1 << fb, int(bad.sum()))
+    return meta
+
+
+def meta_for_precision(cfg: Config, p: int, n: int = 1) -> np.ndarray:
+    """Metadata giving as many ``p``-bit elements as the mode allows (``p`` in ``cfg.mode_precisions``)."""
+    F = meta_fields(cfg)
+    mode = cfg.precision_mode
+    if mode in ("uniform", "element"):
+        return np.full((n, F), cfg.precisions.index(p), np.int64)
+    if mode == "channel":
+        return np.full((n, F), cfg.channel_levels.index(p), np.int64)
+    counts = [sum(c for q, c in pat if q == p) for pat in cfg.patterns]
+    return np.full((n, F), int(np.argmax(counts)), np.int64)
+
+
+def _values(cfg: Config, rng: np.random.Generator, layout: np.ndarray, operand: str, style: str) -> np.ndarray:
+    """Element values for ``layout``: ``uniform`` random, ``extreme`` (range ends) or ``sparse`` (70% zero)."""
+    vals = np.zeros(layout.shape, np.int64)
+    for p in cfg.precisions:
+        mask = layout == p
+        if not mask.any():
+            continue
+        lo, hi = cfg.element_range(p, operand)
+        n = int(mask.sum())
+        if style == "extreme":
+            v = np.where(rng.random(n) < 0.5, lo, hi)
+        else:
+            v = rng.integers(lo, hi + 1, n)
+            if style == "sparse":
+                v[rng.random(n) < 0.7] = 0
+        if p == 1 and cfg.binary == "bipolar":
+            v = np.where(v >= 0, 1, -1)
+        vals[mask] = v
+    return vals
+
+
+def _fill_registers(cfg: Config, rng: np.random.Generator, ops: Ops, rows: np.ndarray, style: str) -> None:
+    layout = decode(cfg, ops.meta[rows])
+    if style == "bits":
+        # uniformly random bits: uniformly random element values, and random bits under switched-off lanes
+        ops.a[rows] = rng.integers(0, 2, (len(rows), cfg.width), dtype=np.uint8)
+        ops.w[rows] = rng.integers(0, 2, (len(rows), cfg.width), dtype=np.uint8)
+        return
+    ops.a[rows] = pack(cfg, _values(cfg, rng, layout, "a", "sparse" if style == "sparse" else style), layout, "a")
+    ops.w[rows] = pack(cfg, _values(cfg, rng, layout, "w", style if style != "sparse" else "uniform"), layout, "w")
+
+
+def _bias(cfg: Config, rng: np.random.Generator, n: int) -> np.ndarray:
+    half = 1 << (cfg.acc_width - 1)
+    small = rng.integers(-1000, 1000, n)
+    big = rng.integers(-half, half, n, dtype=np.int64)
+    return np.where(rng.random(n) < 0.1, big, np.where(rng.random(n) < 0.5, 0, small))
+
+
+def random_ops(cfg: Config, rng: np.random.Generator, n: int) -> Ops:
+    """Constrained-random stream of about ``n`` operations.
+
+    Output tiles: each accumulator is loaded with a random bias, receives 1-8 ACCs (interleaved across
+    accumulators), and is read with READ or READ_LOAD; extra READs, metadata changing every operation,
+    value styles mixed per register (random bits, full range, sparse activations, range ends).
+    """
+    ops = _empty(cfg, n)
+    ops.op[:] = OP_ACC
+    ops.sel[:] = rng.integers(0, cfg.outputs, n)
+    # roughly one read per 5 ops; the op after a READ_LOAD needs no LOAD
+    r = rng.random(n)
+    ops.op[r < 0.15] = OP_READ_LOAD
+    ops.op[(r >= 0.15) & (r < 0.19)] = OP_LOAD
+    ops.op[(r >= 0.19) & (r < 0.22)] = OP_READ
+    ops.bias[:] = _bias(cfg, rng, n)
+    ops.meta[:] = random_meta(cfg, rng, n)
+    styles = rng.choice(["bits", "uniform", "sparse", "extreme"], n, p=[0.4, 0.3, 0.2, 0.1])
+    for style in ("bits", "uniform", "sparse", "extreme"):
+        rows = np.nonzero(styles == style)[0]
+        if len(rows):
+            _fill_registers(cfg, rng, ops, rows, style)
+    return Ops.concat([ops, read_all(cfg)])
+
+
+def read_all(cfg: Config) -> Ops:
+    """READ_LOAD (bias 0) of every accumulator."""
+    ops = _empty(cfg, cfg.outputs)
+    ops.op[:] = OP_READ_LOAD
+    ops.sel[:] = np.arange(cfg.outputs)
+    return ops
+
+
+def _acc_then_read(cfg: Config, metas: np.ndarray, a: np.ndarray, w: np.ndarray, sel: int = 0) -> Ops:
+    """Each register pair accumulated alone and read back: ACC, READ_LOAD, ACC, READ_LOAD, ..."""
+    n = len(metas)
+    ops = _empty(cfg, 2 * n)
+    ops.op[0::2], ops.op[1::2] = OP_ACC, OP_READ_LOAD
+    ops.sel[:] = sel
+    ops.meta[0::2], ops.a[0::2], ops.w[0::2] = metas, a, w
+    return ops
+
+
+def corner_ops(cfg: Config, rng: np.random.Generator) -> Ops:
+    """Directed corners: every precision at its range ends (all four sign combinations), every pattern /
+    level / reserved code, single-element registers at every position, metadata changing between ops."""
+    parts = []
+    F, fb = meta_fields(cfg), meta_field_bits(cfg)
+    for p in cfg.mode_precisions:
+        meta = meta_for_precision(cfg, p, 1)
+        layout = decode(cfg, meta)
+        for a_end in (0, 1):
+            for w_end in (0, 1):
+                va = np.where(layout > 0, cfg.element_range(p, "a")[a_end], 0)
+                vw = np.where(layout > 0, cfg.element_range(p, "w")[w_end], 0)
+                if p == 1 and cfg.binary == "bipolar":
+                    va, vw = np.where(layout > 0, 2 * a_end - 1, 0), np.where(layout > 0, 2 * w_end - 1, 0)
+                mask = (layout != p)
+                va[mask], vw[mask] = 0, 0
+                parts.append(_acc_then_read(cfg, meta, pack(cfg, va, layout, "a"), pack(cfg, vw, layout, "w")))
+    # every metadata code value in every field position (reserved ones included), random data
+    codes = np.arange(1 << fb)
+    metas = np.repeat(codes[:, None], F, axis=1)
+    if F > 1:
+        rolled = np.stack([np.roll(np.arange(F) % (1 << fb), k) for k in range(1 << fb)])
+        metas = np.concatenate([metas, rolled])
+    n = len(metas)
+    a = rng.integers(0, 2, (n, cfg.width), dtype=np.uint8)
+    w = rng.integers(0, 2, (n, cfg.width), dtype=np.uint8)
+    parts.append(_acc_then_read(cfg, metas, a, w))
+    # all ones / all zeros registers under random metadata
+    metas = random_meta(cfg, rng, 8, reserved=0.0)
+    ones = np.ones((8, cfg.width), np.uint8)
+    zeros = np.zeros((8, cfg.width), np.uint8)
+    parts.append(_acc_then_read(cfg, metas, ones, ones))
+    parts.append(_acc_then_read(cfg, metas, ones, zeros))
+    parts.append(_acc_then_read(cfg, metas, zeros, ones))
+    # metadata changing on every op inside one accumulation
+    m = random_meta(cfg, rng, 16)
+    ops = _empty(cfg, 17)
+    ops.op[:16] = OP_ACC
+    ops.meta[:16] = m
+    ops.a[:16] = rng.integers(0, 2, (16, cfg.width), dtype=np.uint8)
+    ops.w[:16] = rng.integers(0, 2, (16, cfg.width), dtype=np.uint8)
+    ops.op[16] = OP_READ_LOAD
+    parts.append(ops)
+    # LOAD extremes then READ without any ACC; out-of-range selector
+    half = 1 << (cfg.acc_width - 1)
+    ops = _empty(cfg, 6)
+    ops.op[:] = [OP_LOAD, OP_READ, OP_LOAD, OP_READ_LOAD, OP_READ, OP_READ]
+    ops.bias[:] = [half - 1, 0, -half, 0, 0, 0]
+    if (1 << cfg.sel_bits) > cfg.outputs:
+        ops.sel[5] = cfg.outputs  # no such accumulator: reads 0
+    parts.append(ops)
+    return Ops.concat(parts + [read_all(cfg)])
+
+
+def overflow_ops(cfg: Config, rng: np.random.Generator) -> Ops:
+    """Accumulator overflow both ways: load near the limits, add max-magnitude register sums."""
+    parts = []
+    half = 1 << (cfg.acc_width - 1)
+    p = max(cfg.mode_precisions, key=lambda q: cfg.width // q * cfg.max_product(q))
+    meta = meta_for_precision(cfg, p, 1)
+    layout = decode(cfg, meta)
+    combos = []
+    for a_end in (0, 1):
+        for w_end in (0, 1):
+            va = np.where(layout == p, cfg.element_range(p, "a")[a_end], 0)
+            vw = np.where(layout == p, cfg.element_range(p, "w")[w_end], 0)
+            combos.append((pack(cfg, va, layout, "a"), pack(cfg, vw, layout, "w")))
+    for a_bits, w_bits in combos:
+        for start in (half - 3, -half + 2, 0):
+            k = 6
+            ops = _empty(cfg, k + 2)
+            ops.op[0], ops.bias[0] = OP_LOAD, start
+            ops.op[1:k + 1] = OP_ACC
+            ops.meta[1:k + 1], ops.a[1:k + 1], ops.w[1:k + 1] = meta, a_bits, w_bits
+            ops.op[k + 1] = OP_READ_LOAD
+            parts.append(ops)
+    # a long run of maximum sums: enough to cross the range when acc_width is small
+    a_bits, w_bits = max(combos, key=lambda c: abs(int(_sum(cfg, meta, *c))))
+    per = max(1, abs(int(_sum(cfg, meta, a_bits, w_bits))))
+    k = min(4096, (2 * half) // per + 3)
+    ops = _empty(cfg, k + 1)
+    ops.op[:k] = OP_ACC
+    ops.meta[:k], ops.a[:k], ops.w[:k] = meta, a_bits, w_bits
+    ops.op[k] = OP_READ_LOAD
+    parts.append(ops)
+    return Ops.concat(parts + [read_all(cfg)])
+
+
+def _sum(cfg, meta, a_bits, w_bits):
+    from mixlane.golden import register_sum
+    return register_sum(cfg, a_bits, w_bits, meta)[0]
+
+
+def exhaustive_ops(cfg: Config, rng: np.random.Generator) -> Ops:
+    """Every operand pair of every precision up to 4 bits, each alone in a register (rotating through the
+    element positions), and each filling a whole register; every register read on its own."""
+    parts = []
+    for p in cfg.mode_precisions:
+        if p > 4:
+            continue
+        meta1 = meta_for_precision(cfg, p, 1)
+        layout1 = decode(cfg, meta1)[0]
+        pos = np.nonzero(layout1 == p)[0]
+        lo_a, hi_a = cfg.element_range(p, "a")
+        lo_w, hi_w = cfg.element_range(p, "w")
+        avals = np.arange(lo_a, hi_a + 1)
+        wvals = np.arange(lo_w, hi_w + 1)
+        if p == 1 and cfg.binary == "bipolar":
+            avals = wvals = np.array([-1, 1])
+        pa, pw = np.meshgrid(avals, wvals, indexing="ij")
+        pa, pw = pa.ravel(), pw.ravel()
+        n = len(pa)
+        layout = np.repeat(layout1[None, :], n, axis=0)
+        metas = np.repeat(meta1, n, axis=0)
+        # (1) the pair in every element of the register
+        va = np.where(layout == p, pa[:, None], 0)
+        vw = np.where(layout == p, pw[:, None], 0)
+        parts.append(_acc_then_read(cfg, metas, pack(cfg, va, layout, "a"), pack(cfg, vw, layout, "w")))
+        if p == 1 and cfg.binary == "bipolar":
+            continue  # no zero background for bipolar elements: (1) covers every pair at every position
+        # (2) the pair alone, at position k mod elements, zeros elsewhere
+        va = np.zeros_like(layout)
+        vw = np.zeros_like(layout)
+        where = pos[np.arange(n) % len(pos)]
+        va[np.arange(n), where] = pa
+        vw[np.arange(n), where] = pw
+        parts.append(_acc_then_read(cfg, metas, pack(cfg, va, layout, "a"), pack(cfg, vw, layout, "w")))
+    if not parts:
+        return read_all(cfg)
+    return Ops.concat(parts + [read_all(cfg)])
+
+
+def lane_macs(cfg: Config, ops: Ops) -> int:
+    """Element products in the ACC operations of ``ops`` (each one is checked through a later read)."""
+    acc = ops.op == OP_ACC
+    return int((decode(cfg, ops.meta[acc]) > 0).sum())
+
+
+#: name -> (builder(cfg, rng, vectors), idle probability, output-ready probability)
+SCENARIOS = {
+    "random": (lambda cfg, rng, n: random_ops(cfg, rng, n), 0.0, 1.0),
+    "random_stalls": (lambda cfg, rng, n: random_ops(cfg, rng, max(64, n // 4)), 0.3, 0.5),
+    "corners": (lambda cfg, rng, n: corner_ops(cfg, rng), 0.1, 0.8),
+    "overflow": (lambda cfg, rng, n: overflow_ops(cfg, rng), 0.0, 1.0),
+    "exhaustive": (lambda cfg, rng, n: exhaustive_ops(cfg, rng), 0.0, 1.0),
+}
+
+
+def build(cfg: Config, scenario: str, seed: int, vectors: int) -> Ops:
+    """The operation batch of ``scenario`` (deterministic in ``seed``)."""
+    rng = np.random.default_rng([seed, list(SCENARIOS).index(scenario)])
+    return SCENARIOS[scenario][0](cfg, rng, vectors)
