@@ -25,6 +25,7 @@ __all__ = [
     "MODES",
     "load_config",
     "preset",
+    "random_config",
     "parse_overrides",
 ]
 
@@ -355,6 +356,43 @@ PRESETS: dict[str, tuple[str, Config]] = {
                      Config(outputs=4, acc_width=20, overflow="saturate", activation_signed=True,
                             binary="unipolar")),
 }
+
+
+def random_config(seed: int, *, mode: str | None = None, min_width: int = 32, max_width: int = 512) -> Config:
+    """A random valid configuration (for sweeps and regression tests); deterministic in ``seed``."""
+    import random
+
+    rng = random.Random(seed)
+    widths = [w for w in (32, 64, 128, 256, 512, 1024) if min_width <= w <= max_width]
+    width = rng.choice(widths)
+    mode = mode or rng.choice(MODES)
+    precs = tuple(sorted(rng.sample(ALL_PRECISIONS, rng.randint(1, 4))))
+    kw: dict[str, Any] = dict(width=width, precisions=precs, precision_mode=mode,
+                              activation_signed=rng.random() < 0.5, weight_signed=rng.random() < 0.7,
+                              binary=rng.choice(BINARY_MODES), outputs=rng.choice((1, 1, 2, 3, 4)),
+                              overflow=rng.choice(OVERFLOW_MODES))
+    if mode == "pattern":
+        lanes, pats = width // precs[-1], set()
+        for _ in range(rng.randint(1, MAX_PATTERNS) * 3):
+            left, pat = lanes, []
+            while left:
+                take = rng.randint(1, left)
+                p = rng.choice(precs)
+                n = take * precs[-1] // p
+                if pat and pat[-1][0] == p:
+                    pat[-1] = (p, pat[-1][1] + n)
+                else:
+                    pat.append((p, n))
+                left -= take
+            pats.add(tuple(pat))
+            if len(pats) == MAX_PATTERNS:
+                break
+        kw["patterns"] = tuple(sorted(pats))[:MAX_PATTERNS]
+    if mode == "channel":
+        kw["channel_levels"] = tuple(rng.sample(precs, min(len(precs), rng.randint(1, MAX_LEVELS))))
+    base = Config(**{**kw, "acc_width": 64})
+    kw["acc_width"] = rng.randint(max(8, base.register_sum_width), 40)
+    return Config(**kw)
 
 
 def preset(name: str) -> Config:
