@@ -97,6 +97,10 @@ def encode_meta_ints(cfg: Config, meta: np.ndarray) -> list[int]:
     """Codes ``(B, F)`` -> the ``meta`` port value of each register (field ``f`` at bits ``f*fb``)."""
     fb = meta_field_bits(cfg)
     meta = np.asarray(meta, dtype=np.int64)
+    if meta.ndim != 2 or meta.shape[1] != meta_fields(cfg):
+        raise ValueError(f"meta: expected shape (B, {meta_fields(cfg)}), got {meta.shape}")
+    if meta.size and (meta.min() < 0 or meta.max() >= (1 << fb)):
+        raise ValueError(f"meta: codes must be in 0..{(1 << fb) - 1}")
     F = meta.shape[1]
     if F * fb <= 62:
         shifts = (np.arange(F, dtype=np.int64) * fb)
@@ -122,6 +126,8 @@ def bits_to_ints(bits: np.ndarray) -> list[int]:
 def ints_to_bits(values, width: int) -> np.ndarray:
     """Python ints (non-negative, < 2**width) -> bit arrays ``(B, width)``."""
     nbytes = (width + 7) // 8
+    if any(v < 0 or v >> width for v in values):
+        raise ValueError(f"values: every value must be in 0..2**{width}-1")
     raw = b"".join(int(v).to_bytes(nbytes, "little") for v in values)
     arr = np.frombuffer(raw, dtype=np.uint8).reshape(len(values), nbytes)
     return np.unpackbits(arr, axis=1, bitorder="little")[:, :width]

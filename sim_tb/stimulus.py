@@ -13,7 +13,7 @@ from mixlane.golden import (OP_ACC, OP_LOAD, OP_READ, OP_READ_LOAD, Ops, decode,
                             pack)
 
 __all__ = ["SCENARIOS", "random_meta", "meta_for_precision", "random_ops", "corner_ops", "overflow_ops",
-           "exhaustive_ops", "build", "lane_macs"]
+           "exhaustive_ops", "throughput_ops", "build", "lane_macs", "DEFAULT_SCENARIOS"]
 
 
 def _empty(cfg: Config, n: int) -> Ops:
@@ -271,6 +271,19 @@ def lane_macs(cfg: Config, ops: Ops) -> int:
     return int((decode(cfg, ops.meta[acc]) > 0).sum())
 
 
+def throughput_ops(cfg: Config, rng: np.random.Generator, n: int, precision: int | None = None) -> Ops:
+    """Back-to-back ACCs of random registers at one precision (2 bits when supported), READ_LOAD every 16."""
+    p = precision or (2 if 2 in cfg.mode_precisions else cfg.mode_precisions[0])
+    ops = _empty(cfg, n)
+    ops.op[:] = OP_ACC
+    ops.op[15::16] = OP_READ_LOAD
+    ops.sel[:] = (np.arange(n) // 16) % cfg.outputs
+    ops.meta[:] = meta_for_precision(cfg, p, 1)
+    ops.a[:] = rng.integers(0, 2, (n, cfg.width), dtype=np.uint8)
+    ops.w[:] = rng.integers(0, 2, (n, cfg.width), dtype=np.uint8)
+    return Ops.concat([ops, read_all(cfg)])
+
+
 #: name -> (builder(cfg, rng, vectors), idle probability, output-ready probability)
 SCENARIOS = {
     "random": (lambda cfg, rng, n: random_ops(cfg, rng, n), 0.0, 1.0),
@@ -278,7 +291,10 @@ SCENARIOS = {
     "corners": (lambda cfg, rng, n: corner_ops(cfg, rng), 0.1, 0.8),
     "overflow": (lambda cfg, rng, n: overflow_ops(cfg, rng), 0.0, 1.0),
     "exhaustive": (lambda cfg, rng, n: exhaustive_ops(cfg, rng), 0.0, 1.0),
+    "throughput": (lambda cfg, rng, n: throughput_ops(cfg, rng, n), 0.0, 1.0),
 }
+#: What a regression runs unless told otherwise (``throughput`` is for benchmarks).
+DEFAULT_SCENARIOS = ("random", "random_stalls", "corners", "overflow", "exhaustive")
 
 
 def build(cfg: Config, scenario: str, seed: int, vectors: int) -> Ops:

@@ -63,3 +63,9 @@ async def overflow(dut):
 async def exhaustive(dut):
     """Every operand pair of every precision up to 4 bits."""
     await _scenario(dut, "exhaustive")
+
+
+@cocotb.test()
+async def throughput(dut):
+    """Back-to-back ACCs at 2-bit precision (benchmark scenario; not in the default regression)."""
+    await _scenario(dut, "throughput")

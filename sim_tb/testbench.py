@@ -35,6 +35,7 @@ class OpDriver:
         self.next = 0          # index of the operation on offer / to offer
         self.shown = -1        # index whose payload is on the ports
         self.valid = 0
+        self._last: dict[str, int] = {}   # values on the ports, to skip rewriting them
         self._cycle = 0
         self._has_sel = cfg.sel_bits > 0
 
@@ -54,15 +55,19 @@ class OpDriver:
             return
         k = self.next
         if self.shown != k:
-            dut.i__op.value = self.op[k]
-            if self._has_sel:
-                dut.i__sel.value = self.sel[k]
-            if self.op[k] == OP_ACC:
-                dut.i__meta.value = self.meta[k]
+            last = self._last
+            op = self.op[k]
+            if last.get("op") != op:
+                dut.i__op.value = last["op"] = op
+            if self._has_sel and last.get("sel") != self.sel[k]:
+                dut.i__sel.value = last["sel"] = self.sel[k]
+            if op == OP_ACC:
+                if last.get("meta") != self.meta[k]:
+                    dut.i__meta.value = last["meta"] = self.meta[k]
                 dut.i__a.value = self.a[k]
                 dut.i__w.value = self.w[k]
-            else:
-                dut.i__bias.value = self.bias[k]
+            elif last.get("bias") != self.bias[k]:
+                dut.i__bias.value = last["bias"] = self.bias[k]
             self.shown = k
         if not self.valid:
             dut.i__valid.value = 1
