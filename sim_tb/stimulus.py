@@ -284,6 +284,72 @@ def throughput_ops(cfg: Config, rng: np.random.Generator, n: int, precision: int
     return Ops.concat([ops, read_all(cfg)])
 
 
+def _rand_vals(cfg: Config, rng: np.random.Generator, precs: np.ndarray, operand: str,
+               keep: float = 1.0) -> np.ndarray:
+    """Random values, each in the range of its element's precision; a fraction ``1 - keep`` set to 0
+    (not for bipolar 1-bit elements, which have no 0)."""
+    vals = np.zeros(precs.shape, np.int64)
+    for p in np.unique(precs):
+        lo, hi = cfg.element_range(int(p), operand)
+        m = precs == p
+        v = rng.integers(lo, hi + 1, int(m.sum()))
+        if p == 1 and cfg.binary == "bipolar":
+            v = np.where(v >= 0, 1, -1)
+        elif keep < 1:
+            v[rng.random(v.size) >= keep] = 0
+        vals[m] = v
+    return vals
+
+
+def tensor_ops(cfg: Config, rng: np.random.Generator) -> Ops:
+    """Real layers through the golden tensor helpers: a 2-D convolution (uniform / channel precisions) or a
+    matrix-vector product (pattern / element precisions), with padding of partial registers.
+
+    With ``overflow = 'saturate'`` and a narrow accumulator the helpers refuse layers whose partial sums
+    could saturate; the values are then made sparser until the layer fits."""
+    for keep in (1.0, 0.3, 0.1, 0.02, 0.0):
+        try:
+            return _tensor_ops(cfg, rng, keep)
+        except ValueError as exc:
+            if "saturate" not in str(exc):
+                raise
+    return read_all(cfg)
+
+
+def _tensor_ops(cfg: Config, rng: np.random.Generator, keep: float) -> Ops:
+    from mixlane.golden import conv2d_ops, matvec_ops, pattern_layouts
+
+    mode = cfg.precision_mode
+    levels = np.array(cfg.mode_precisions)
+    bias_max = 1 << min(12, cfg.acc_width - 2)
+    if mode in ("uniform", "channel"):
+        C, O, k = 3, 4, 3
+        cprec = rng.choice(levels, C) if mode == "channel" else np.full(C, rng.choice(levels))
+        has_bipolar = cfg.binary == "bipolar" and (cprec == 1).any()
+        x = _rand_vals(cfg, rng, np.repeat(cprec, 36).reshape(C, 6, 6), "a", keep)
+        wgt = _rand_vals(cfg, rng, np.repeat(cprec, O * k * k).reshape(C, O, k, k).transpose(1, 0, 2, 3), "w", keep)
+        bias = rng.integers(-bias_max, bias_max, O) if keep == 1 else np.zeros(O, np.int64)
+        ops, _ = conv2d_ops(cfg, x, wgt, stride=1, padding=0 if has_bipolar else 1,
+                            prec=cprec if mode == "channel" else int(cprec[0]), bias=bias)
+        return ops
+    M = 6
+    if mode == "pattern":
+        ids = rng.integers(0, len(cfg.patterns), 3)
+        tab = pattern_layouts(cfg)
+        prec = np.concatenate([tab[i][tab[i] > 0] for i in ids])
+        prec = prec[: len(prec) - int(rng.integers(0, len(tab[ids[-1]][tab[ids[-1]] > 0])))]
+        A = _rand_vals(cfg, rng, np.tile(prec, (M, 1)), "w", keep)
+        x = _rand_vals(cfg, rng, prec, "a", keep)
+        ops, _ = matvec_ops(cfg, A, x, pattern_ids=ids, bias=rng.integers(-bias_max, bias_max, M) * int(keep == 1))
+        return ops
+    K = int(rng.integers(cfg.width // cfg.pmax, 3 * cfg.width // cfg.pmin))
+    prec = rng.choice(levels, K)
+    A = _rand_vals(cfg, rng, np.tile(prec, (M, 1)), "w", keep)
+    x = _rand_vals(cfg, rng, prec, "a", keep)
+    ops, _ = matvec_ops(cfg, A, x, prec, bias=rng.integers(-bias_max, bias_max, M) * int(keep == 1))
+    return ops
+
+
 #: name -> (builder(cfg, rng, vectors), idle probability, output-ready probability)
 SCENARIOS = {
     "random": (lambda cfg, rng, n: random_ops(cfg, rng, n), 0.0, 1.0),
@@ -291,10 +357,11 @@ SCENARIOS = {
     "corners": (lambda cfg, rng, n: corner_ops(cfg, rng), 0.1, 0.8),
     "overflow": (lambda cfg, rng, n: overflow_ops(cfg, rng), 0.0, 1.0),
     "exhaustive": (lambda cfg, rng, n: exhaustive_ops(cfg, rng), 0.0, 1.0),
+    "tensor": (lambda cfg, rng, n: tensor_ops(cfg, rng), 0.05, 0.9),
     "throughput": (lambda cfg, rng, n: throughput_ops(cfg, rng, n), 0.0, 1.0),
 }
 #: What a regression runs unless told otherwise (``throughput`` is for benchmarks).
-DEFAULT_SCENARIOS = ("random", "random_stalls", "corners", "overflow", "exhaustive")
+DEFAULT_SCENARIOS = ("random", "random_stalls", "corners", "overflow", "exhaustive", "tensor")
 
 
 def build(cfg: Config, scenario: str, seed: int, vectors: int) -> Ops:

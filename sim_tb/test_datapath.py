@@ -66,6 +66,12 @@ async def exhaustive(dut):
 
 
 @cocotb.test()
+async def tensor(dut):
+    """A convolution or matrix-vector layer packed by the golden tensor helpers."""
+    await _scenario(dut, "tensor")
+
+
+@cocotb.test()
 async def throughput(dut):
     """Back-to-back ACCs at 2-bit precision (benchmark scenario; not in the default regression)."""
     await _scenario(dut, "throughput")
