@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from amaranth.hdl import Module, Signal
-from amaranth.lib import data, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from mixlane.config import Config
@@ -23,22 +23,23 @@ class Aligner(wiring.Component):
     Members
     -------
     a, w : In(width)
-    slots : In(ArrayLayout(slot_layout, cfg.slots))
+    slots : In(slot_layout).array(cfg.slots)
         From the :class:`PrecisionDecoder` (offsets used in ``element`` mode).
-    slot_a, slot_w : Out(ArrayLayout(pmax, cfg.slots))
+    slot_a, slot_w : Out(pmax).array(cfg.slots)
+        One port per slot, so that in event-driven simulation a change wakes only that slot's lane.
     """
 
     def __init__(self, *, config: Config):
         if not isinstance(config, Config):
             raise TypeError(f"config must be a mixlane Config, not {config!r}")
         self._cfg = config
-        lanes = data.ArrayLayout(config.lane_bits, config.slots)
+        S = config.slots
         super().__init__({
             "a": In(config.width),
             "w": In(config.width),
-            "slots": In(data.ArrayLayout(slot_layout(config), config.slots)),
-            "slot_a": Out(lanes),
-            "slot_w": Out(lanes),
+            "slots": In(slot_layout(config)).array(S),
+            "slot_a": Out(config.lane_bits).array(S),
+            "slot_w": Out(config.lane_bits).array(S),
         })
 
     @property

@@ -76,7 +76,8 @@ class SimdDatapath(wiring.Component):
 
         m.submodules.decoder = dec = PrecisionDecoder(config=cfg)
         m.submodules.aligner = ali = Aligner(config=cfg)
-        m.d.comb += [dec.meta.eq(self.i.meta), ali.a.eq(self.i.a), ali.w.eq(self.i.w), ali.slots.eq(dec.slots)]
+        m.d.comb += [dec.meta.eq(self.i.meta), ali.a.eq(self.i.a), ali.w.eq(self.i.w)]
+        m.d.comb += [ali.slots[s].eq(dec.slots[s]) for s in range(cfg.slots)]
 
         lanes = []
         for s in range(cfg.slots):

@@ -34,7 +34,7 @@ class PrecisionDecoder(wiring.Component):
     Members
     -------
     meta : In(meta_bits)
-    slots : Out(ArrayLayout(slot_layout, cfg.slots))
+    slots : Out(slot_layout).array(cfg.slots)
     """
 
     def __init__(self, *, config: Config):
@@ -43,7 +43,8 @@ class PrecisionDecoder(wiring.Component):
         self._cfg = config
         super().__init__({
             "meta": In(config.meta_bits),
-            "slots": Out(data.ArrayLayout(slot_layout(config), config.slots)),
+            # one port per slot: in event-driven simulation a change in one slot then wakes only its readers
+            "slots": Out(slot_layout(config)).array(config.slots),
         })
 
     def elaborate(self, platform):

@@ -39,7 +39,10 @@ from mixlane.rtl.mac_lane import SumTogetherLane
 
 # ------------------------------------------------------------------------------------------ harness
 def _value(port):
-    """An Amaranth value of a port (``lib.data`` views as their raw bits)."""
+    """An Amaranth value of a port (``lib.data`` views as their raw bits; member arrays concatenated,
+    element 0 lowest)."""
+    if isinstance(port, (list, tuple)):
+        return Cat(*(_value(p) for p in port))
     return port.as_value() if hasattr(port, "as_value") else port
 
 
@@ -574,7 +577,7 @@ def aligner_mismatches(cfg: Config, metas: np.ndarray, a_bits: np.ndarray, w_bit
         def elaborate(self, platform):
             m = Module()
             m.submodules.dec, m.submodules.ali = dec, ali
-            m.d.comb += ali.slots.eq(dec.slots)
+            m.d.comb += [a.eq(d) for a, d in zip(ali.slots, dec.slots)]
             return m
 
     vecs = list(zip(encode_meta_ints(cfg, metas), bits_to_ints(a_bits), bits_to_ints(w_bits)))
