@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 
-from amaranth.hdl import Array, Module, Mux, Signal, signed
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -53,11 +53,16 @@ class Accumulators(wiring.Component):
         m = Module()
         A = self._acc_width
         regs = [Signal(signed(A), name=f"acc{k}") for k in range(self._outputs)]
-        arr = Array(regs)
         inside = Signal(name="sel_inside")
         m.d.comb += inside.eq(self.sel < self._outputs)
+        # read multiplexer as a chain of 2:1 muxes (continuous assignments): an `always @*` block whose
+        # inputs all start at their initial values never runs at time 0 in event-driven simulators
         cur = Signal(signed(A), name="acc_cur")
-        m.d.comb += cur.eq(Mux(inside, arr[self.sel], 0))
+        sel_value = Signal(signed(A), name="acc_sel_value")
+        chain = regs[0]
+        for k in range(1, self._outputs):
+            chain = Mux(self.sel == k, regs[k], chain)
+        m.d.comb += [sel_value.eq(chain), cur.eq(Mux(inside, sel_value, 0))]
         m.d.comb += self.read.eq(cur)
 
         total = Signal(signed(A + 1), name="acc_sum")
@@ -69,10 +74,11 @@ class Accumulators(wiring.Component):
         else:
             m.d.comb += nxt.eq(total[:A])
 
-        with m.If(self.en & inside):
-            with m.Switch(self.op):
-                with m.Case(OP_ACC):
-                    m.d.sync += arr[self.sel].eq(nxt)
-                with m.Case(OP_LOAD, OP_READ_LOAD):
-                    m.d.sync += arr[self.sel].eq(self.bias)
+        for k, reg in enumerate(regs):
+            with m.If(self.en & (self.sel == k)):
+                with m.Switch(self.op):
+                    with m.Case(OP_ACC):
+                        m.d.sync += reg.eq(nxt)
+                    with m.Case(OP_LOAD, OP_READ_LOAD):
+                        m.d.sync += reg.eq(self.bias)
         return m

@@ -1,5 +1,5 @@
 # Vectorless power of the mapped netlist: one switching activity for every net, no simulation.
-# Rendered by mixlane.synth.flow; see sta_setup.tcl for the placeholders and constraints.
+# Rendered by mixlane.synth.flow; see sta_setup.tcl (rendered as ${SETUP}) for the placeholders and constraints.
 #
 #   ${ACTIVITY}  transitions per clock period applied to every net (set_power_activity -global)
 #   ${DUTY}      fraction of the time a net is high
@@ -9,7 +9,7 @@
 # (`set_power_activity -pins` is broken in the 2019 snapshot; per-pin annotation, when it comes, uses
 # sta::set_power_pin_activity PIN ACTIVITY DUTY.)
 
-source sta_setup.tcl
+source ${SETUP}
 puts "mixlane: linked [llength [get_cells *]] cells"
 set_power_activity -global -activity ${ACTIVITY} -duty ${DUTY}
 report_power -digits 4

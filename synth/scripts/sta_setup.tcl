@@ -1,5 +1,5 @@
 # OpenSTA set-up shared by the timing and power scripts (Debian `opensta`, 2019 snapshot; also newer).
-# Rendered by mixlane.synth.flow (${NAME} placeholders only; Tcl's own $var is left alone) and sourced
+# Rendered by mixlane.synth.flow (upper-case ${...} placeholders only; Tcl $var stays) and sourced
 # from the work folder.
 #
 #   ${LIBERTY}     liberty file (decompressed)
