@@ -264,8 +264,9 @@ def parse_yosys_stat(data: dict[str, Any] | str | Path, top: str = TOP_NAME) -> 
     """Parse ``stat -json`` output (a dict, JSON text or a file).
 
     Returns ``{"cells", "cells_by_type", "area", "sequential_area", "transistors", "transistors_complete",
-    "modules"}`` where the totals count primitive cells over the whole hierarchy below ``top`` (each module
-    times its number of instances) and ``modules`` maps each module name to its local numbers. ``area`` is
+    "modules", "instances"}`` where the totals count primitive cells over the whole hierarchy below ``top`` (each module
+    times its number of instances, ``instances`` maps module -> count) and ``modules`` maps each module
+    name to its local numbers (excluding submodules, see :func:`_localise`). ``area`` is
     None without ``-liberty``; ``transistors`` is None without ``-tech cmos``, and
     ``transistors_complete`` is False when Yosys flagged cells it could not count (``"123+"``).
     A selection with no cells gives zeros.
@@ -353,15 +354,16 @@ def _verilog_modules(text: str) -> list[str]:
 
 def synthesize(design: Any, out_dir: str | Path, liberty: str | Path | None = None,
                clock_ns: float = DEFAULT_CLOCK_NS, *, yosys: str = DEFAULT_YOSYS, generic: bool = True,
-               top: str = TOP_NAME, driver_cell: str = "BUFX2", output_load: float = 0.02,
+               top: str = TOP_NAME, driver_cell: str = "BUFX2", output_load: float = 10.0,
                timeout: float | None = None) -> dict[str, Any]:
     """Synthesize one datapath; ``out_dir`` is the work folder and keeps scripts, logs, JSON and netlist.
 
     ``design`` is a :class:`mixlane.config.Config` (Verilog generated into ``out_dir``) or the path of a
     generated ``mixlane_datapath.v``. ``liberty`` defaults to OSU 0.18 um (:data:`DEFAULT_LIBERTY`).
-    ``clock_ns`` is ABC's delay target (``-D``); ABC also buffers and sizes gates (``-constr``: inputs
-    driven by ``driver_cell``, block outputs loaded with ``output_load`` in the library's capacitance
-    unit). ``generic`` also runs ``generic.ys`` (transistor estimate), concurrently.
+    ``clock_ns`` is ABC's delay target (``-D``; no visible effect at 8-15 ns, every block meets it). ABC
+    also buffers and sizes gates (``-constr``: block inputs driven by ``driver_cell``, block outputs
+    loaded with ``output_load`` fF; 0.02 to 20 made no difference). ``generic`` also runs ``generic.ys``
+    (Yosys gates and transistor estimate) concurrently.
 
     Returns a JSON-able dict (also written to ``out_dir/synth.json``): ``engine``, ``engine_version``,
     ``liberty``, ``library``, ``clock_ns``, ``area_um2``, ``sequential_area_um2``, ``cells``,
@@ -375,7 +377,9 @@ def synthesize(design: Any, out_dir: str | Path, liberty: str | Path | None = No
     work.mkdir(parents=True, exist_ok=True)
     lib_path = _liberty_path(liberty)
     config = None
-    if hasattr(design, "to_dict") and hasattr(design, "content_hash"):
+    from mixlane.config import Config
+
+    if isinstance(design, Config):
         from mixlane.rtl.generate import write_design
 
         config = design.to_dict()

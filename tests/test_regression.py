@@ -13,6 +13,7 @@ import pytest
 from mixlane.config import PRESETS, Config, preset, random_config
 from mixlane.rtl.generate import to_verilog
 from mixlane.sim_tb.runner import run_regression
+from mixlane.sim_tb.stimulus import DEFAULT_SCENARIOS
 
 SIMS = ("icarus", "verilator")
 # Icarus is event-driven and ~100x slower than Verilator on these netlists: fewer random vectors there.
@@ -31,7 +32,7 @@ def _check(cfg: Config, sim: str, out, **kw):
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_preset(name, sim, tmp_path):
     res = _check(preset(name), sim, tmp_path)
-    assert {t["scenario"] for t in res.tests} == {"random", "random_stalls", "corners", "overflow", "exhaustive"}
+    assert {t["scenario"] for t in res.tests} == set(DEFAULT_SCENARIOS)
 
 
 # Random valid configurations of every mode; element mode is kept narrow (its aligner grows as width^2).
