@@ -46,6 +46,11 @@ MAC_ARCHITECTURES: dict[str, dict[str, str]] = {
         "golden": "mixlane.golden.arith:register_sum",
         "summary": "subword-parallel sum-together: all products of a register pair summed into one accumulator",
     },
+    "conventional": {
+        "rtl": "mixlane.rtl.mac_lane:ConventionalLane",
+        "golden": "mixlane.golden.arith:register_sum",
+        "summary": "baseline: one plain 8x8 multiplier per 8-bit lane (precisions [8], uniform mode only)",
+    },
 }
 
 
@@ -112,6 +117,8 @@ class Config:
                 _fail(name, getattr(self, name), "use true or false")
         if self.mac not in MAC_ARCHITECTURES:
             _fail("mac", self.mac, f"use one of {sorted(MAC_ARCHITECTURES)}")
+        if self.mac == "conventional" and (precs != (8,) or self.precision_mode != "uniform"):
+            _fail("mac", self.mac, "the conventional baseline needs precisions = [8] and precision_mode = 'uniform'")
 
         outputs = _as_int("outputs", self.outputs)
         if not 1 <= outputs <= 256:
@@ -352,6 +359,8 @@ PRESETS: dict[str, tuple[str, Config]] = {
                 Config(precision_mode="element", width=64)),
     "int8": ("uniform 8-bit only (unsigned activations x signed weights), 128-bit",
              Config(precisions=(8,))),
+    "int8-conventional": ("INT8 baseline: 16 plain 8x8 multipliers (unsigned x signed) into one tree, 128-bit",
+                          Config(precisions=(8,), mac="conventional")),
     "multi-output": ("uniform 1/2/4-bit, 4 stationary 20-bit saturating accumulators, signed, unipolar",
                      Config(outputs=4, acc_width=20, overflow="saturate", activation_signed=True,
                             binary="unipolar")),

@@ -13,13 +13,13 @@ from __future__ import annotations
 import operator
 from collections import defaultdict
 
-from amaranth.hdl import Module, Signal, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .compress import compress, rows_width
 
-__all__ = ["SumTogetherLane", "lane_terms"]
+__all__ = ["SumTogetherLane", "ConventionalLane", "lane_terms"]
 
 
 def lane_terms(p: int, *, lane_bits: int, packed: bool, a_signed: bool, w_signed: bool,
@@ -153,4 +153,51 @@ class SumTogetherLane(wiring.Component):
             cols[col].extend(bits[k] for k in range(n))
         row0, row1 = compress(m, cols, name="lane")
         m.d.comb += [self.sum.eq(row0), self.carry.eq(row1)]
+        return m
+
+
+class ConventionalLane(wiring.Component):
+    """Baseline lane: one plain ``lane_bits x lane_bits`` multiplier (Amaranth ``*``, mapped by the synthesis
+    tool), for the INT8 datapath that precision-scalable lanes are compared against. Same ports as
+    :class:`SumTogetherLane`; the product leaves as ``sum`` (biased to be non-negative), ``carry`` is 0.
+
+    Parameters: as :class:`SumTogetherLane`; ``precisions`` must be ``(lane_bits,)`` and ``packed`` true.
+    """
+
+    def __init__(self, *, precisions, lane_bits: int, packed: bool, a_signed: bool, w_signed: bool,
+                 bipolar: bool):
+        self._lane_bits = operator.index(lane_bits)
+        if tuple(precisions) != (self._lane_bits,) or not packed:
+            raise ValueError(f"ConventionalLane supports only precisions ({lane_bits},) in packed lanes, "
+                             f"not {precisions!r}")
+        self._a_signed, self._w_signed = bool(a_signed), bool(w_signed)
+        n = 2 * self._lane_bits
+        self._bias = 1 << (n - 1) if (a_signed or w_signed) else 0
+        self._row_width = n
+        super().__init__({
+            "a": In(self._lane_bits),
+            "w": In(self._lane_bits),
+            "code": In(1),
+            "en": In(1),
+            "sum": Out(unsigned(n)),
+            "carry": Out(unsigned(n)),
+        })
+
+    @property
+    def offset(self) -> int:
+        return -self._bias
+
+    @property
+    def row_width(self) -> int:
+        return self._row_width
+
+    def elaborate(self, platform):
+        m = Module()
+        a = self.a.as_signed() if self._a_signed else self.a
+        w = self.w.as_signed() if self._w_signed else self.w
+        product = Signal(signed(self._row_width + 1), name="product")
+        m.d.comb += product.eq(a * w)
+        live = Signal(name="live")
+        m.d.comb += live.eq(self.en & (self.code == 0))
+        m.d.comb += [self.sum.eq(Mux(live, product, 0) + self._bias), self.carry.eq(0)]
         return m

@@ -51,6 +51,13 @@ def meta_for_precision(cfg: Config, p: int, n: int = 1) -> np.ndarray:
     return np.full((n, F), int(np.argmax(counts)), np.int64)
 
 
+def _neutral(cfg: Config, layout: np.ndarray) -> np.ndarray:
+    """Background element values: 0, or +1 for bipolar 1-bit elements (which have no 0)."""
+    if cfg.binary == "bipolar":
+        return (layout == 1).astype(np.int64)
+    return np.zeros(layout.shape, np.int64)
+
+
 def _values(cfg: Config, rng: np.random.Generator, layout: np.ndarray, operand: str, style: str) -> np.ndarray:
     """Element values for ``layout``: ``uniform`` random, ``extreme`` (range ends) or ``sparse`` (70% zero)."""
     vals = np.zeros(layout.shape, np.int64)
@@ -143,12 +150,11 @@ def corner_ops(cfg: Config, rng: np.random.Generator) -> Ops:
         layout = decode(cfg, meta)
         for a_end in (0, 1):
             for w_end in (0, 1):
-                va = np.where(layout > 0, cfg.element_range(p, "a")[a_end], 0)
-                vw = np.where(layout > 0, cfg.element_range(p, "w")[w_end], 0)
+                ea, ew = cfg.element_range(p, "a")[a_end], cfg.element_range(p, "w")[w_end]
                 if p == 1 and cfg.binary == "bipolar":
-                    va, vw = np.where(layout > 0, 2 * a_end - 1, 0), np.where(layout > 0, 2 * w_end - 1, 0)
-                mask = (layout != p)
-                va[mask], vw[mask] = 0, 0
+                    ea, ew = 2 * a_end - 1, 2 * w_end - 1
+                va = np.where(layout == p, ea, _neutral(cfg, layout))
+                vw = np.where(layout == p, ew, _neutral(cfg, layout))
                 parts.append(_acc_then_read(cfg, meta, pack(cfg, va, layout, "a"), pack(cfg, vw, layout, "w")))
     # every metadata code value in every field position (reserved ones included), random data
     codes = np.arange(1 << fb)
@@ -197,8 +203,8 @@ def overflow_ops(cfg: Config, rng: np.random.Generator) -> Ops:
     combos = []
     for a_end in (0, 1):
         for w_end in (0, 1):
-            va = np.where(layout == p, cfg.element_range(p, "a")[a_end], 0)
-            vw = np.where(layout == p, cfg.element_range(p, "w")[w_end], 0)
+            va = np.where(layout == p, cfg.element_range(p, "a")[a_end], _neutral(cfg, layout))
+            vw = np.where(layout == p, cfg.element_range(p, "w")[w_end], _neutral(cfg, layout))
             combos.append((pack(cfg, va, layout, "a"), pack(cfg, vw, layout, "w")))
     for a_bits, w_bits in combos:
         for start in (half - 3, -half + 2, 0):
@@ -248,14 +254,14 @@ def exhaustive_ops(cfg: Config, rng: np.random.Generator) -> Ops:
         layout = np.repeat(layout1[None, :], n, axis=0)
         metas = np.repeat(meta1, n, axis=0)
         # (1) the pair in every element of the register
-        va = np.where(layout == p, pa[:, None], 0)
-        vw = np.where(layout == p, pw[:, None], 0)
+        va = np.where(layout == p, pa[:, None], _neutral(cfg, layout))
+        vw = np.where(layout == p, pw[:, None], _neutral(cfg, layout))
         parts.append(_acc_then_read(cfg, metas, pack(cfg, va, layout, "a"), pack(cfg, vw, layout, "w")))
         if p == 1 and cfg.binary == "bipolar":
             continue  # no zero background for bipolar elements: (1) covers every pair at every position
         # (2) the pair alone, at position k mod elements, zeros elsewhere
-        va = np.zeros_like(layout)
-        vw = np.zeros_like(layout)
+        va = _neutral(cfg, layout)
+        vw = _neutral(cfg, layout)
         where = pos[np.arange(n) % len(pos)]
         va[np.arange(n), where] = pa
         vw[np.arange(n), where] = pw

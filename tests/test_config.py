@@ -24,6 +24,8 @@ def test_defaults():
     ({"binary": "ternary"}, "binary", "bipolar"),
     ({"overflow": "clip"}, "overflow", "saturate"),
     ({"mac": "bitfusion"}, "mac", "sum_together"),
+    ({"mac": "conventional"}, "mac", "precisions = [8]"),
+    ({"mac": "conventional", "precisions": (8,), "precision_mode": "pattern"}, "mac", "uniform"),
     ({"outputs": 0}, "outputs", "1 to 256"),
     ({"acc_width": 10}, "acc_width", "acc_width >= 13"),
     ({"acc_width": 65}, "acc_width", "8 to 64"),
