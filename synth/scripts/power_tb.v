@@ -1,6 +1,6 @@
 // Gate-level power testbench for the mapped datapath (plain Verilog, Icarus; no cocotb).
-// Rendered by mixlane.synth.power (upper-case placeholders, written NAME in the code below) into the power work folder and compiled with
-// the mapped netlist and the library's Verilog cell models.
+// Rendered by mixlane.synth.power into the power work folder (upper-case placeholders, written with a dollar
+// and braces in the code below) and compiled with the mapped netlist and the library's Verilog cell models.
 //
 //   TOP            top module of the netlist (mixlane_datapath)
 //   DECLS          one reg/wire per port of the netlist (widths from the configuration, docs/format.md)

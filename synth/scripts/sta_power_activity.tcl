@@ -5,17 +5,19 @@
 #                     name = the net's name with backslashes and blanks removed (e.g. lane3.sel2, i__a[5])
 #   ${CHECK_ACTIVITY} activity of the self-check below
 #
-# Why the liberty here is a rewritten copy (every output pin's `function` is the pin itself): this OpenSTA
-# propagates activities from the inputs through each cell's function before every power report and
-# overwrites whatever `sta::set_power_pin_activity` set on a cell output reachable from an input (tested: an
-# annotation on a NAND output changed nothing). With `function : "Y"` on pin Y the propagation copies each
-# output's own annotated value, and cell input pins copy the activity of the net's driver, as they should.
-# Timing arcs, capacitances and power tables are untouched; `set_power_activity -pins` is broken in this build.
+# Why the liberty here is a rewritten copy (mixlane.synth.power.activity_liberty): this OpenSTA propagates
+# activities from the inputs through each cell's function before every power report and overwrites whatever
+# `sta::set_power_pin_activity` set on a cell output reachable from an input (tested: an annotation on a
+# NAND output changed nothing). With `function : "Y"` on pin Y the propagation copies each output's own
+# annotated value, and cell input pins copy the activity of the net's driver, as they should. The copy
+# also rescales internal-power tables to one energy model (see activity_liberty); timing arcs and
+# capacitances are untouched. `set_power_activity -pins` is broken in this build.
 #
 # Annotated: every cell output pin (the net it drives) and every data input port; the clock keeps its
 # clock activity (2 transitions per period). Self-check: every output pin and input port annotated with
 # ${CHECK_ACTIVITY} must give exactly the power of `set_power_activity -global` at that activity, else the
-# annotation did not take effect in this build.
+# annotation did not take effect in this build. The global-activity report is also the vectorless figure
+# under the same power model.
 
 source ${SETUP}
 puts "mixlane: linked [llength [get_cells *]] cells"
@@ -106,4 +108,7 @@ puts "mixlane: measured end"
 set_power_activity -global -activity ${CHECK_ACTIVITY} -duty 0.5
 set mixlane_global [mixlane_total]
 puts "mixlane: check uniform [lindex $mixlane_uniform 3] global [lindex $mixlane_global 3]"
+puts "mixlane: vectorless begin"
+report_power -digits 6
+puts "mixlane: vectorless end"
 puts "mixlane: done"
