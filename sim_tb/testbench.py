@@ -25,6 +25,10 @@ class OpDriver:
 
     def __init__(self, dut, cfg: Config, ops: Ops, rng: np.random.Generator, idle: float):
         self.dut, self.cfg = dut, cfg
+        # handles looked up once: attribute access on the DUT object costs per call
+        self._h = {name: getattr(dut, f"i__{name}") for name in ("valid", "ready", "op", "meta", "a", "w", "bias")}
+        if cfg.sel_bits:
+            self._h["sel"] = dut.i__sel
         self.op = ops.op.tolist()
         self.sel = ops.sel.tolist()
         self.meta = encode_meta_ints(cfg, ops.meta)
@@ -45,12 +49,12 @@ class OpDriver:
 
     def drive(self) -> None:
         """Set ``valid`` and the payload for this cycle (called after the falling edge)."""
-        dut = self.dut
+        h = self._h
         idle = self.idle[self._cycle % len(self.idle)] if self.idle else False
         self._cycle += 1
         if self.done or (idle and not self.valid):
             if self.valid:
-                dut.i__valid.value = 0
+                h["valid"].value = 0
                 self.valid = 0
             return
         k = self.next
@@ -58,24 +62,24 @@ class OpDriver:
             last = self._last
             op = self.op[k]
             if last.get("op") != op:
-                dut.i__op.value = last["op"] = op
+                h["op"].value = last["op"] = op
             if self._has_sel and last.get("sel") != self.sel[k]:
-                dut.i__sel.value = last["sel"] = self.sel[k]
+                h["sel"].value = last["sel"] = self.sel[k]
             if op == OP_ACC:
                 if last.get("meta") != self.meta[k]:
-                    dut.i__meta.value = last["meta"] = self.meta[k]
-                dut.i__a.value = self.a[k]
-                dut.i__w.value = self.w[k]
+                    h["meta"].value = last["meta"] = self.meta[k]
+                h["a"].value = self.a[k]
+                h["w"].value = self.w[k]
             elif last.get("bias") != self.bias[k]:
-                dut.i__bias.value = last["bias"] = self.bias[k]
+                h["bias"].value = last["bias"] = self.bias[k]
             self.shown = k
         if not self.valid:
-            dut.i__valid.value = 1
+            h["valid"].value = 1
             self.valid = 1
 
     def sample(self) -> int | None:
         """In ReadOnly: the index of the operation transferred at the coming edge, if any."""
-        if self.valid and self.dut.i__ready.value:
+        if self.valid and self._h["ready"].value:
             k = self.next
             self.next += 1
             return k
@@ -87,6 +91,8 @@ class ResultMonitor:
 
     def __init__(self, dut, cfg: Config, rng: np.random.Generator, ready: float):
         self.dut = dut
+        self._ready_h, self._valid_h, self._data_h = dut.o__ready, dut.o__valid, dut.o__data
+        self._sel_h = dut.o__sel if cfg.sel_bits else None
         self.ready_pattern = (rng.random(4099) < ready).tolist() if ready < 1 else None
         self.results: list[tuple[int, int, int]] = []   # (cycle, sel, value)
         self._ready = None
@@ -97,14 +103,13 @@ class ResultMonitor:
         r = 1 if self.ready_pattern is None else int(self.ready_pattern[self._cycle % 4099])
         self._cycle += 1
         if r != self._ready:
-            self.dut.o__ready.value = r
+            self._ready_h.value = r
             self._ready = r
 
     def sample(self, cycle: int) -> None:
-        dut = self.dut
-        if self._ready and dut.o__valid.value:
-            sel = int(dut.o__sel.value) if self._has_sel else 0
-            self.results.append((cycle, sel, dut.o__data.value.to_signed()))
+        if self._ready and self._valid_h.value:
+            sel = int(self._sel_h.value) if self._has_sel else 0
+            self.results.append((cycle, sel, self._data_h.value.to_signed()))
 
 
 @dataclass
