@@ -36,7 +36,7 @@ def cmd_presets(args) -> int:
     width = max(len(n) for n in PRESETS)
     for name, (summary, cfg) in PRESETS.items():
         print(f"{name:<{width}}  {summary}  [{cfg.content_hash}]")
-    print(f"\nMAC architectures: " + ", ".join(f"{k} ({v['summary']})" for k, v in MAC_ARCHITECTURES.items()))
+    print("\nMAC architectures: " + ", ".join(f"{k} ({v['summary']})" for k, v in MAC_ARCHITECTURES.items()))
     return 0
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixlane.config import LANE_OFF_CODE, Config
+from mixlane.config import Config
 from mixlane.golden import (OP_ACC, OP_LOAD, OP_READ, OP_READ_LOAD, Ops, decode, meta_field_bits, meta_fields,
                             pack)
 
