@@ -112,3 +112,16 @@ def test_mutant_is_caught(mutation, mutant_source, tmp_path):
     res = run_regression(MUTANT_CFG, sim="icarus", out_dir=tmp_path / "run", vectors=100, rtl=path, fast_build=True,
                          scenarios=MUTANT_SCENARIOS)
     assert not res.passed and res.failures, f"mutation {mutation} survived the regression"
+
+
+@pytest.mark.parametrize("seed", range(200, 224))
+def test_random_configs_elaborate(seed):
+    """Every valid configuration elaborates (Amaranth netlist, no simulation); element mode up to 128 bits."""
+    from amaranth.hdl import Fragment
+
+    from mixlane.rtl.datapath import SimdDatapath
+
+    cfg = random_config(seed, max_width=512)
+    if cfg.precision_mode == "element":
+        cfg = random_config(seed, mode="element", max_width=128)
+    Fragment.get(SimdDatapath(config=cfg), None)
