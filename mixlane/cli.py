@@ -1,8 +1,10 @@
-"""Command line: ``mixlane generate | verify | presets`` (also ``python -m mixlane``)."""
+"""Command line: ``mixlane generate | verify | synth | report | presets`` (also ``python -m mixlane``)."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -83,6 +85,69 @@ def cmd_verify(args) -> int:
     return 0
 
 
+def _progress(line: str) -> None:
+    print(f"mixlane: {line}", file=sys.stderr, flush=True)
+
+
+def cmd_synth(args) -> int:
+    from mixlane.synth.report import run_synth, write_reports
+
+    cfg = _config(args)
+    for name, value, ok, allowed in (
+            ("--clock-ns", args.clock_ns, args.clock_ns > 0, "use a positive period in ns"),
+            ("--zero-fraction", args.zero_fraction, 0.0 <= args.zero_fraction <= 1.0, "use 0 to 1"),
+            ("--power-ops", args.power_ops, args.power_ops >= 2, "use at least 2 operations"),
+            ("--window", args.window, args.window >= 1, "use a positive cycle count"),
+            ("--warmup", args.warmup, args.warmup >= 1, "use a positive cycle count"),
+            ("--gate-vectors", args.gate_vectors, args.gate_vectors >= 1, "use a positive count"),
+            ("--jobs", args.jobs, args.jobs >= 1, "use a positive count")):
+        if not ok:
+            raise CliError(f"{name}: {value!r} is not allowed; {allowed}")
+    if args.window + args.warmup > args.power_ops:
+        raise CliError(f"--window {args.window} + --warmup {args.warmup} exceed --power-ops {args.power_ops}; "
+                       f"raise --power-ops or shorten the window")
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"-o: {str(out)!r} exists and is not a folder")
+    command = shlex.join(["mixlane", *args.argv]) if args.argv is not None else None
+    try:
+        report = run_synth(cfg, out, liberty=args.liberty, cell_models=args.cell_models, clock_ns=args.clock_ns,
+                           zero_fraction=args.zero_fraction, power_ops=args.power_ops, window=args.window,
+                           warmup=args.warmup, seed=args.seed, gate_check=args.gate_check,
+                           gate_vectors=args.gate_vectors, gate_scenarios=tuple(args.gate_scenario or ()) or None,
+                           yosys=args.yosys, jobs=args.jobs, transistors=args.transistors, command=command,
+                           progress=_progress)
+        paths = write_reports(report, out)
+    except OSError as exc:
+        raise CliError(f"{exc.filename or out}: {exc.strerror or exc}") from None
+    cfg_d, base = report["designs"]["config"], report["designs"]["baseline"]
+    print(f"{cfg_d['name']}: {cfg_d['area_um2']:,.0f} um^2, Fmax {cfg_d['timing']['fmax_mhz']:.1f} MHz; "
+          f"INT8 baseline {base['area_um2']:,.0f} um^2, Fmax {base['timing']['fmax_mhz']:.1f} MHz")
+    print(f"{'precision':>9} {'MACs/cycle':>10} {'MACs/cycle/mm^2':>16} {'x base':>7} {'pJ/MAC':>8} {'x base':>7}")
+    for r in report["comparison"]:
+        print(f"{r['precision']:>7} b {r['macs_per_cycle']:>10} {r['macs_per_cycle_per_mm2']:>16,.0f} "
+              f"{r['ratio_macs_per_cycle_per_mm2']:>6.2f}x {r['pj_per_mac']:>8.4f} {r['ratio_energy_per_mac']:>6.2f}x")
+    print("wrote " + ", ".join(str(p) for p in paths))
+    if report["gate_check"] is not None and not report["gate_check"]["passed"]:
+        print("FAIL: the gate-level check of a netlist failed; see report.md", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_report(args) -> int:
+    from mixlane.synth.report import compare_reports
+
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"-o: {str(out)!r} exists and is not a folder")
+    try:
+        paths = compare_reports(args.dirs, out, title=args.title, progress=_progress)
+    except OSError as exc:
+        raise CliError(f"{exc.filename or out}: {exc.strerror or exc}") from None
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mixlane", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,16 +173,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--waves", action="store_true", help="record waveforms in the build folder")
     p.add_argument("-o", "--output", metavar="DIR", help="work folder (default: out/verify/<config name>)")
     p.set_defaults(func=cmd_verify)
+
+    from mixlane.synth.flow import DEFAULT_CLOCK_NS, DEFAULT_LIBERTY, DEFAULT_YOSYS
+
+    p = sub.add_parser("synth", help="synthesize a configuration and its INT8 baseline; area, Fmax, power, ratios",
+                       description="Synthesize the configuration and the INT8 conventional baseline of the same "
+                                   "width (Yosys, per-block area), find Fmax (OpenSTA), measure power from a "
+                                   "gate-level simulation at every supported precision, and write report.json, "
+                                   "report.csv and report.md to -o DIR.")
+    _config_args(p)
+    g = p.add_argument_group("technology")
+    g.add_argument("--liberty", metavar="PATH", help=f"liberty file (default: OSU 0.18 um, {DEFAULT_LIBERTY})")
+    g.add_argument("--cell-models", metavar="PATH",
+                   help="Verilog models of the liberty's cells (default: the OSU 0.18 um models, or <lib>.v beside "
+                        "another liberty)")
+    g.add_argument("--clock-ns", type=float, default=DEFAULT_CLOCK_NS,
+                   help="clock period for ABC, timing and power (default: %(default)s)")
+    g.add_argument("--yosys", default=DEFAULT_YOSYS, help="Yosys engine (default: the pinned %(default)s)")
+    g = p.add_argument_group("power workload (per precision)")
+    g.add_argument("--zero-fraction", type=float, default=0.5,
+                   help="fraction of zero activations (default: %(default)s)")
+    g.add_argument("--power-ops", type=int, default=400, help="operations simulated (default: %(default)s)")
+    g.add_argument("--window", type=int, default=256, help="cycles whose switching is counted (default: %(default)s)")
+    g.add_argument("--warmup", type=int, default=32, help="cycles before the window (default: %(default)s)")
+    g.add_argument("--seed", type=int, default=1, help="workload and gate-check seed (default: %(default)s)")
+    g = p.add_argument_group("gate-level check")
+    g.add_argument("--gate-check", action="store_true",
+                   help="also run the cocotb regression on each mapped netlist with the cell models (Icarus)")
+    g.add_argument("--gate-vectors", type=int, default=200, help="random vectors of the check (default: %(default)s)")
+    g.add_argument("--gate-scenario", action="append", metavar="NAME",
+                   help="scenario of the check (repeatable; default: random, random_stalls, corners, overflow)")
+    p.add_argument("--transistors", action="store_true",
+                   help="also run the technology-independent Yosys flow for a CMOS transistor estimate (slow in "
+                        "element mode)")
+    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="synthesis/power steps run at once (default: %(default)s)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder (reports and work folders)")
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("report", help="compare mixlane synth runs: report.md, report.html and plots",
+                       description="Read DIR/report.json of each run and write OUT/report.md, OUT/report.html and "
+                                   "plots (PNG, SVG): area per block, MACs/cycle/mm^2 and pJ/MAC per precision "
+                                   "against the INT8 baseline.")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="folders written by mixlane synth")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
+    p.add_argument("--title", help="page title")
+    p.set_defaults(func=cmd_report)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     from mixlane.sim_tb.runner import ToolError
 
+    from mixlane.synth.flow import SynthError
+
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
-    except (ConfigError, ToolError, CliError) as exc:
+    except (ConfigError, ToolError, CliError, SynthError) as exc:
         print(f"mixlane: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

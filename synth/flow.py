@@ -370,6 +370,8 @@ def synthesize(design: Any, out_dir: str | Path, liberty: str | Path | None = No
     ``cells_by_type``, ``blocks`` (per group: ``label``, ``area_um2``, ``cells``, and with ``generic``
     ``generic_cells`` and ``transistors``), ``area_by_block_um2``, ``transistors``,
     ``transistors_complete``, ``generic_cells``, ``generic_cells_by_type``, ``netlist``, ``verilog``,
+    ``unattributed_cells`` (word-level cells the per-block techmap missed and the fallback gave to control;
+    expected 0),
     ``config``, ``logs``, ``seconds`` (wall time per script and in total, including Verilog generation).
     """
     t_start = time.perf_counter()
@@ -429,6 +431,12 @@ def synthesize(design: Any, out_dir: str | Path, liberty: str | Path | None = No
         raise SynthError(f"per-block attribution does not partition the netlist: blocks sum to {area_sum} um^2 "
                          f"/ {cell_sum} cells, total is {total['area']} um^2 / {total['cells']} cells")
 
+    unattributed = None
+    count_file = work / "unattributed_cells.txt"
+    if count_file.is_file():
+        m = re.search(r"(\d+)\s+objects?", count_file.read_text())
+        unattributed = int(m.group(1)) if m else None
+
     result: dict[str, Any] = {
         "top": top, "config": config, "verilog": str(verilog),
         "engine": runs["liberty"]["engine"], "engine_version": runs["liberty"]["engine_version"],
@@ -437,7 +445,7 @@ def synthesize(design: Any, out_dir: str | Path, liberty: str | Path | None = No
         "cells": total["cells"], "cells_by_type": total["cells_by_type"],
         "blocks": blocks, "area_by_block_um2": {g: b["area_um2"] for g, b in blocks.items()},
         "transistors": None, "transistors_complete": None, "generic_cells": None, "generic_cells_by_type": None,
-        "netlist": str(work / netlist),
+        "netlist": str(work / netlist), "unattributed_cells": unattributed,
         "logs": {key: run["log"] for key, run in runs.items()},
     }
     if generic:

