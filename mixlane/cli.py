@@ -113,7 +113,7 @@ def cmd_synth(args) -> int:
     try:
         report = run_synth(cfg, out, liberty=args.liberty, cell_models=args.cell_models, clock_ns=args.clock_ns,
                            zero_fraction=args.zero_fraction, power_ops=args.power_ops, window=args.window,
-                           warmup=args.warmup, seed=args.seed, gate_check=args.gate_check,
+                           warmup=args.warmup, seed=args.seed, glitches=args.glitches, gate_check=args.gate_check,
                            gate_vectors=args.gate_vectors, gate_scenarios=tuple(args.gate_scenario or ()) or None,
                            yosys=args.yosys, jobs=args.jobs, transistors=args.transistors, command=command,
                            progress=_progress)
@@ -197,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--window", type=int, default=256, help="cycles whose switching is counted (default: %(default)s)")
     g.add_argument("--warmup", type=int, default=32, help="cycles before the window (default: %(default)s)")
     g.add_argument("--seed", type=int, default=1, help="workload and gate-check seed (default: %(default)s)")
+    g.add_argument("--glitches", action="store_true",
+                   help="simulate with the cell models' specify delays (adds glitches) instead of zero delay")
     g = p.add_argument_group("gate-level check")
     g.add_argument("--gate-check", action="store_true",
                    help="also run the cocotb regression on each mapped netlist with the cell models (Icarus)")

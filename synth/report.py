@@ -205,7 +205,7 @@ def _finite(value: Any) -> bool:
 def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = None,
               cell_models: str | Path | None = None, clock_ns: float = DEFAULT_CLOCK_NS,
               zero_fraction: float = 0.5, power_ops: int = 400, window: int = 256, warmup: int = 32,
-              seed: int = 1, gate_check: bool = False, gate_vectors: int = 200,
+              seed: int = 1, glitches: bool = False, gate_check: bool = False, gate_vectors: int = 200,
               gate_scenarios: tuple[str, ...] | list[str] = GATE_SCENARIOS, yosys: str = DEFAULT_YOSYS,
               sta: str = DEFAULT_STA, jobs: int = 1, transistors: bool = False, command: str | None = None,
               progress: Progress | None = None) -> dict[str, Any]:
@@ -285,7 +285,7 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
         t0 = time.perf_counter()
         pw = measure_power(c, syn["netlist"], out / role / f"power_p{p}", liberty=lib, cell_models=models,
                            clock_ns=clock_ns, precision=p, zero_fraction=zero_fraction, n_ops=power_ops,
-                           seed=seed, window_cycles=window, warmup_cycles=warmup, sta=sta)
+                           seed=seed, window_cycles=window, warmup_cycles=warmup, glitches=glitches, sta=sta)
         clock.say(f"{role}: power at {p} bit done in {time.perf_counter() - t0:.1f} s: "
                   f"{pw['total_w'] * 1e3:.3f} mW, {pw['pj_per_mac']:.3f} pJ/MAC")
         return pw
@@ -371,6 +371,10 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
         report["notes"].append(f"{role}: the critical path ({d['timing']['critical_path_ns']:.3f} ns) is longer "
                                f"than the {clock_ns:g} ns clock; power is simulated at {clock_ns:g} ns anyway "
                                f"(zero-delay), the design would not run there")
+    no_zeros = [p for p, v in report["designs"]["config"]["precisions"].items() if not v["zeros_applied"]]
+    if no_zeros and zero_fraction > 0:
+        report["notes"].append(f"{', '.join(no_zeros)} bit: bipolar elements have no zero, the zero fraction "
+                               f"({zero_fraction:g}) is not applied there")
     unattr = {r: d["synthesis"].get("unattributed_cells") for r, d in report["designs"].items()}
     for role, n in unattr.items():
         if n and not (role == "baseline" and same):
