@@ -760,7 +760,11 @@ def _baselines(reports: list[dict[str, Any]], labels: list[str]) -> list[dict[st
 
 
 def _plots(reports: list[dict[str, Any]], labels: list[str], bases: list[dict[str, Any]], out: Path) -> list[str]:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise SynthError("matplotlib is not installed; install the PyPI package (pip install 'matplotlib>=3.8')") \
+            from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -815,16 +819,19 @@ def _plots(reports: list[dict[str, Any]], labels: list[str], bases: list[dict[st
             values += ys
             ax.bar(xs, ys, width=width * 0.95, color=colors[i % 10], label=lab)
             for xx, yy, rr in zip(xs, ys, ratios):
-                ax.text(xx, yy, f"{rr:.2f}x", ha="center", va="bottom", fontsize=7)
+                ax.text(xx, yy, f"{rr:.2f}x", ha="center", va="bottom", fontsize=7,
+                        rotation=90 if n > 4 else 0)
         for j, b in enumerate(bases):
             v = b["design"]["precisions"]["8"][key]
             values.append(v)
             style = ("--", ":", "-.")[j % 3]
-            ax.axhline(v, color="black", linestyle=style, linewidth=1.0)
+            # a baseline serving one run takes that run's colour; one shared by several stays black
+            edge = colors[labels.index(b["runs"][0]) % 10] if len(bases) > 1 and len(b["runs"]) == 1 else "black"
+            ax.axhline(v, color=edge, linestyle=style, linewidth=1.0)
             xb = precs.index(8) - 0.4 + width * (len(reports) + j + 0.5)
-            ax.bar([xb], [v], width=width * 0.95, color="0.75", edgecolor="black", hatch="//",
-                   linestyle=style, label=f"{b['label']} (8 bit; dashed line)")
-            ax.text(xb, v, "1.00x", ha="center", va="bottom", fontsize=7)
+            ax.bar([xb], [v], width=width * 0.95, color="0.8", edgecolor=edge, hatch="//",
+                   linestyle=style, label=f"{b['label']} (8 bit; line)")
+            ax.text(xb, v, "1.00x", ha="center", va="bottom", fontsize=7, rotation=90 if n > 4 else 0)
         ax.set_xticks(range(len(precs)), [f"{p} bit" for p in precs])
         ax.set_xlim(-0.6, len(precs) - 0.4)
         positive = [v for v in values if v > 0]
