@@ -866,3 +866,18 @@ def measure_power(cfg: Any, netlist: str | Path, out_dir: str | Path, *, liberty
                   "vcd": str(out / "window.vcd"), "activity": str(out / "activity.tsv"), "sta_log": str(log)},
         "seconds": seconds,
     }
+
+
+def missing_power_tools() -> str | None:
+    """Why the default synthesis + power flow cannot run here (a one-line reason naming the package), or None."""
+    from . import flow
+
+    for tool in (flow.DEFAULT_YOSYS, "sta", "iverilog", "vvp"):
+        try:
+            flow.find_tool(tool)
+        except SynthError as exc:
+            return str(exc)
+    for path in (flow.DEFAULT_LIBERTY, DEFAULT_CELL_MODELS):
+        if not Path(path).is_file():
+            return f"{path} missing (Debian package qflow-tech-osu018)"
+    return None

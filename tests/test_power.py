@@ -13,25 +13,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mixlane.synth.power import missing_power_tools
+
 from mixlane.config import Config
 from mixlane.golden import OP_ACC, OP_READ_LOAD, decode, run, unpack
 from mixlane.synth import flow
 from mixlane.synth.flow import SynthError
-from mixlane.synth.power import (DEFAULT_CELL_MODELS, READ_EVERY, activity_liberty, measure_power, parse_vcd,
+from mixlane.synth.power import (READ_EVERY, activity_liberty, measure_power, parse_vcd,
                                  workload_macs, workload_ops)
 
 CFG = Config(width=32)
 
 
 def _need_tools() -> None:
-    for tool in (flow.DEFAULT_YOSYS, "sta", "iverilog", "vvp"):
-        try:
-            flow.find_tool(tool)
-        except SynthError as exc:
-            pytest.skip(str(exc))
-    for path in (flow.DEFAULT_LIBERTY, DEFAULT_CELL_MODELS):
-        if not path.is_file():
-            pytest.skip(f"{path} missing (Debian package qflow-tech-osu018)")
+    reason = missing_power_tools()
+    if reason:
+        pytest.skip(reason)
 
 
 # ---------------------------------------------------------------------------------------------- workload

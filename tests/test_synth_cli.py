@@ -14,11 +14,11 @@ import os
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from mixlane.synth import flow, power
+from mixlane.synth.power import missing_power_tools
+
 from mixlane.synth.flow import BLOCK_GROUPS, SynthError
 from mixlane.synth.report import REPORT_FILES, baseline_config, load_report, macs_per_cycle
 
@@ -31,14 +31,9 @@ def run_cli(*args, cwd=None, env=None):
 
 
 def _need_tools() -> None:
-    for tool in (flow.DEFAULT_YOSYS, "sta", "iverilog", "vvp"):
-        try:
-            flow.find_tool(tool)
-        except SynthError as exc:
-            pytest.skip(str(exc))
-    for path in (flow.DEFAULT_LIBERTY, power.DEFAULT_CELL_MODELS):
-        if not path.is_file():
-            pytest.skip(f"{path} missing (Debian package qflow-tech-osu018)")
+    reason = missing_power_tools()
+    if reason:
+        pytest.skip(reason)
 
 
 def _error_line(res) -> str:
