@@ -233,6 +233,13 @@ class Config:
         return self.max_elements if self.precision_mode == "element" else self.lanes
 
     @property
+    def centred_lanes(self) -> bool:
+        """Whether the MAC lanes place each precision's products at the centre of the ``pmax`` array
+        (``lane_bits ** 2`` compressor inputs per lane, result shifted back by the register-wide code).
+        Needs every lane of a register at the same precision: ``uniform`` mode, sum-together, >= 2 precisions."""
+        return self.precision_mode == "uniform" and self.mac == "sum_together" and len(self.precisions) > 1
+
+    @property
     def meta_bits(self) -> int:
         """Width of the per-operation metadata field (bits)."""
         mode = self.precision_mode

@@ -88,45 +88,75 @@ class ReductionTree(wiring.Component):
         Number of input pairs (one per MAC slot).
     row_width : int
         Width of every input row, unsigned.
-    offset : int
-        Constant added to the sum (the slots' negative-weight corrections).
+    offset : int or sequence of int
+        Constant added to the sum (the slots' negative-weight corrections); a sequence gives one constant
+        per value of ``code``.
     out_width : int
         Width of ``total``; the result is exact when it fits this signed width.
+    shifts : sequence of int, optional
+        Per value of ``code``: the rows and offset hold the result times ``2**shifts[code]`` (lanes with
+        centred precisions); ``total`` is shifted back. The low ``shifts[code]`` bits of the sum are zero.
 
     Members
     -------
     rows : In(row_width).array(2 * count)
         ``rows[2k]``, ``rows[2k+1]``: the sum and carry rows of slot ``k`` (separate ports, so that a
         change in one slot wakes only its own readers in event-driven simulation).
+    code : In(log2(len(offset)))
+        Only with per-code ``offset`` or ``shifts``: selects them.
     total : Out(signed(out_width))
-        ``offset + sum(rows)`` modulo ``2**out_width``.
+        ``(offset[code] + sum(rows)) >> shifts[code]`` modulo ``2**out_width``.
     """
 
-    def __init__(self, *, count: int, row_width: int, offset: int, out_width: int):
+    def __init__(self, *, count: int, row_width: int, offset, out_width: int, shifts=None):
         self._count = operator.index(count)
         self._row_width = operator.index(row_width)
-        self._offset = operator.index(offset)
         self._out_width = operator.index(out_width)
+        per_code = not isinstance(offset, int) or shifts is not None
+        n_codes = len(offset) if not isinstance(offset, int) else len(shifts) if shifts is not None else 1
+        self._offsets = tuple(operator.index(o) for o in offset) if not isinstance(offset, int) \
+            else (operator.index(offset),) * n_codes
+        self._shifts = tuple(operator.index(s) for s in shifts) if shifts is not None else (0,) * n_codes
         if self._count < 1 or self._row_width < 1 or self._out_width < 2:
             raise ValueError(f"ReductionTree needs count >= 1, row_width >= 1 and out_width >= 2, "
                              f"not {count}, {row_width}, {out_width}")
-        super().__init__({
-            "rows": In(unsigned(self._row_width)).array(2 * self._count),
-            "total": Out(signed(self._out_width)),
-        })
+        if len(self._shifts) != n_codes or (per_code and (n_codes < 2 or n_codes & (n_codes - 1))) \
+                or min(self._shifts) < 0:
+            raise ValueError(f"ReductionTree needs one offset and one shift >= 0 per code (a power of two "
+                             f"codes), not offsets {offset!r} and shifts {shifts!r}")
+        members = {"rows": In(unsigned(self._row_width)).array(2 * self._count)}
+        if per_code:
+            members["code"] = In((n_codes - 1).bit_length())
+        members["total"] = Out(signed(self._out_width))
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
-        n = self._out_width
+        n = self._out_width + max(self._shifts)
         cols: dict[int, list] = {}
         for r in range(2 * self._count):
             row = self.rows[r]
             for b in range(min(self._row_width, n)):
                 cols.setdefault(b, []).append(row[b])
-        const = self._offset % (1 << n)
+        consts = [o % (1 << n) for o in self._offsets]
         for b in range(n):                      # the constant enters the tree as fixed bits
-            if const >> b & 1:
+            mask = sum(1 << c for c, k in enumerate(consts) if k >> b & 1)
+            if mask == 0:
+                continue
+            if mask == (1 << len(consts)) - 1:
                 cols.setdefault(b, []).append(Const(1, 1))
+            else:                               # a bit of the per-code constant, decoded from code
+                bit = Signal(name=f"tree_offset_b{b}")
+                m.d.comb += bit.eq(Const(mask, len(consts)).bit_select(self.code, 1))
+                cols.setdefault(b, []).append(bit)
         row0, row1 = compress(m, cols, name="tree", limit=n)
-        m.d.comb += self.total.eq((row0 + row1)[:n])
+        if max(self._shifts) == 0:
+            m.d.comb += self.total.eq((row0 + row1)[:n])
+            return m
+        full = Signal(n, name="tree_scaled")
+        m.d.comb += full.eq(row0 + row1)
+        with m.Switch(self.code):
+            for s in sorted(set(self._shifts)):
+                with m.Case(*[c for c, x in enumerate(self._shifts) if x == s]):
+                    m.d.comb += self.total.eq(full[s: s + self._out_width])
         return m

@@ -62,7 +62,7 @@ class SimdDatapath(wiring.Component):
         packed = config.precision_mode != "element"
         self._lane_args = dict(precisions=config.precisions, lane_bits=config.lane_bits, packed=packed,
                                a_signed=config.activation_signed, w_signed=config.weight_signed,
-                               bipolar=config.binary == "bipolar")
+                               bipolar=config.binary == "bipolar", centred=config.centred_lanes)
         super().__init__({"i": In(op_signature(config)), "o": Out(result_signature(config))})
 
     @property
@@ -86,8 +86,16 @@ class SimdDatapath(wiring.Component):
             m.d.comb += [lane.a.eq(ali.slot_a[s]), lane.w.eq(ali.slot_w[s]),
                          lane.code.eq(dec.slots[s].code), lane.en.eq(dec.slots[s].en)]
             lanes.append(lane)
-        m.submodules.tree = tree = ReductionTree(count=cfg.slots, row_width=lanes[0].row_width,
-                                                 offset=sum(lane.offset for lane in lanes), out_width=sw)
+        if cfg.centred_lanes:
+            # uniform mode: every lane has the register's code, so offsets and shifts are register-wide
+            codes = range(len(lanes[0].offsets))
+            m.submodules.tree = tree = ReductionTree(
+                count=cfg.slots, row_width=lanes[0].row_width, out_width=sw,
+                offset=[sum(lane.offsets[c] for lane in lanes) for c in codes], shifts=lanes[0].shifts)
+            m.d.comb += tree.code.eq(dec.slots[0].code)
+        else:
+            m.submodules.tree = tree = ReductionTree(count=cfg.slots, row_width=lanes[0].row_width,
+                                                     offset=sum(lane.offset for lane in lanes), out_width=sw)
         for s, lane in enumerate(lanes):
             m.d.comb += [tree.rows[2 * s].eq(lane.sum), tree.rows[2 * s + 1].eq(lane.carry)]
 

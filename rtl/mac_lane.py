@@ -13,13 +13,13 @@ from __future__ import annotations
 import operator
 from collections import defaultdict
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .compress import compress, rows_width
 
-__all__ = ["SumTogetherLane", "ConventionalLane", "lane_terms"]
+__all__ = ["SumTogetherLane", "ConventionalLane", "lane_terms", "centre_shift"]
 
 
 def lane_terms(p: int, *, lane_bits: int, packed: bool, a_signed: bool, w_signed: bool,
@@ -45,6 +45,17 @@ def lane_terms(p: int, *, lane_bits: int, packed: bool, a_signed: bool, w_signed
     return terms
 
 
+def centre_shift(p: int, *, lane_bits: int, bipolar: bool) -> int:
+    """Column shift that puts precision ``p``'s partial products at the centre of the ``lane_bits``-wide
+    array, where it is tallest: every column of the shifted sum of ``lane_bits // p`` products then has at
+    most as many bits as the full-precision product's column (``lane_bits ** 2`` compressor inputs in all)."""
+    if p >= lane_bits:
+        return 0
+    if p == 1 and bipolar:
+        return max(0, lane_bits - 2)     # XNOR bits already carry weight 2
+    return lane_bits - p
+
+
 class SumTogetherLane(wiring.Component):
     """Sum-together multi-precision MAC lane (combinational).
 
@@ -61,6 +72,11 @@ class SumTogetherLane(wiring.Component):
         Two's complement operands for precisions >= 2.
     bipolar : bool
         1-bit elements are {-1, +1} (XNOR) instead of {0, 1} (AND).
+    centred : bool
+        Place each precision's bits at :func:`centre_shift` (the result is scaled by ``2**shifts[code]``)
+        and share inputs regardless of sign: a bit that is negative in one precision and positive in
+        another enters through an XOR with a code-dependent constant. ``lane_bits ** 2`` inputs instead of
+        up to ~1.5x that; only for datapaths where every lane of a register has the same code (``uniform``).
 
     Members
     -------
@@ -71,32 +87,51 @@ class SumTogetherLane(wiring.Component):
     en : In(1)
         Lane enable; 0 gives a product sum of 0.
     sum, carry : Out(row_width)
-        Carry-save product sum: ``sum + carry + offset`` equals the sum of products.
+        Carry-save product sum: ``sum + carry + offsets[code]`` equals the sum of products times
+        ``2**shifts[code]``.
     """
 
     def __init__(self, *, precisions, lane_bits: int, packed: bool, a_signed: bool, w_signed: bool,
-                 bipolar: bool):
+                 bipolar: bool, centred: bool = False):
         self._precisions = tuple(operator.index(p) for p in precisions)
         self._lane_bits = operator.index(lane_bits)
         if not self._precisions or any(p < 1 or self._lane_bits % p for p in self._precisions):
             raise ValueError(f"precisions must divide lane_bits {lane_bits}, not {precisions!r}")
         self._packed, self._bipolar = bool(packed), bool(bipolar)
         self._a_signed, self._w_signed = bool(a_signed), bool(w_signed)
+        self._centred = bool(centred)
         code_bits = max(1, (len(self._precisions) - 1).bit_length())
+        codes = range(1 << code_bits)
+        self._shift = {p: centre_shift(p, lane_bits=self._lane_bits, bipolar=self._bipolar)
+                       if self._centred else 0 for p in self._precisions}
 
-        # slots: (col, negative) -> list per precision of terms; slot k of a key ORs the k-th term of each
-        by_key: dict[tuple[int, bool], dict[int, list]] = defaultdict(dict)
+        # slot groups: key -> per precision its terms there; slot k of a group ORs the k-th term of each.
+        # Not centred: key (col, negative), every slot has a fixed sign. Centred: key (col,), mixed signs.
+        by_key: dict[tuple, dict[int, list]] = defaultdict(dict)
         for p in self._precisions:
             terms = lane_terms(p, lane_bits=self._lane_bits, packed=self._packed, a_signed=self._a_signed,
                                w_signed=self._w_signed, bipolar=self._bipolar)
             for t in terms:
-                by_key[(t[0], t[1])].setdefault(p, []).append(t)
-        self._slots = {key: max(len(v) for v in per_p.values()) for key, per_p in sorted(by_key.items())}
+                t = (t[0] + self._shift[p],) + tuple(t[1:])
+                key = (t[0],) if self._centred else (t[0], t[1])
+                by_key[key].setdefault(p, []).append(t)
+        # per slot (key, k): the inversion for every code (a bit with negative weight b enters as ~b, and
+        # -2**col moves to the code's offset); codes without a term there take the common value, else 0
+        self._slots: list[tuple[int, tuple, int, tuple[bool, ...]]] = []     # (col, key, k, inv per code)
+        for key, per_p in sorted(by_key.items()):
+            for k in range(max(len(v) for v in per_p.values())):
+                negs = {self._precisions.index(p): ts[k][1] for p, ts in per_p.items() if k < len(ts)}
+                common = set(negs.values())
+                fill = common.pop() if len(common) == 1 else False
+                inv = tuple(negs.get(c, fill) for c in codes)
+                self._slots.append((key[0], key, k, inv))
         self._by_key = by_key
-        self._offset = -sum(n << col for (col, neg), n in self._slots.items() if neg)
+        self._offsets = tuple(-sum(1 << col for col, _, _, inv in self._slots if inv[c]) for c in codes)
+        self._shifts = tuple(self._shift[self._precisions[c]] if c < len(self._precisions) else 0
+                             for c in codes)
         counts: dict[int, int] = defaultdict(int)
-        for (col, _), n in self._slots.items():
-            counts[col] += n
+        for col, *_ in self._slots:
+            counts[col] += 1
         self._row_width = rows_width(counts)
         super().__init__({
             "a": In(self._lane_bits),
@@ -108,9 +143,21 @@ class SumTogetherLane(wiring.Component):
         })
 
     @property
+    def offsets(self) -> tuple[int, ...]:
+        """Per code: constant to add to ``sum + carry`` (negative-weight corrections)."""
+        return self._offsets
+
+    @property
+    def shifts(self) -> tuple[int, ...]:
+        """Per code: ``sum + carry + offsets[code]`` is the product sum times ``2**shifts[code]``."""
+        return self._shifts
+
+    @property
     def offset(self) -> int:
-        """Constant to add to ``sum + carry`` (negative-weight corrections)."""
-        return self._offset
+        """The offset when it does not depend on the code (lanes that are not centred)."""
+        if len(set(self._offsets)) != 1:
+            raise ValueError("this lane's offset depends on the code; use offsets[code]")
+        return self._offsets[0]
 
     @property
     def row_width(self) -> int:
@@ -119,7 +166,7 @@ class SumTogetherLane(wiring.Component):
     @property
     def compressor_inputs(self) -> int:
         """Bits entering the lane's compressor (after sharing across precisions)."""
-        return sum(self._slots.values())
+        return len(self._slots)
 
     def elaborate(self, platform):
         m = Module()
@@ -131,6 +178,14 @@ class SumTogetherLane(wiring.Component):
         for p in self._precisions:
             gated_a[p] = Signal(self._lane_bits, name=f"a_sel{p}")
             m.d.comb += gated_a[p].eq(self.a & sel[p].replicate(self._lane_bits))
+        inv_sig: dict[tuple[bool, ...], Signal] = {}     # one decoded signal per code-dependent inversion
+
+        def inversion(inv):
+            if inv not in inv_sig:
+                mask = sum(1 << c for c, x in enumerate(inv) if x)
+                inv_sig[inv] = s = Signal(name=f"inv_{mask:x}")
+                m.d.comb += s.eq(Const(mask, len(inv)).bit_select(self.code, 1))
+            return inv_sig[inv]
 
         def term_bit(p, kind, u, v):
             if kind == "and":
@@ -140,17 +195,22 @@ class SumTogetherLane(wiring.Component):
             return sel[p]
 
         cols: dict[int, list] = defaultdict(list)
-        for (col, neg), n in self._slots.items():
-            per_p = self._by_key[(col, neg)]
-            bits = [Signal(name=f"pp_c{col}{'n' if neg else 'p'}{k}") for k in range(n)]
-            for k in range(n):
-                ors = [term_bit(p, t[2], t[3], t[4]) for p, ts in per_p.items() if k < len(ts)
-                       for t in (ts[k],)]
-                expr = ors[0]
-                for o in ors[1:]:
-                    expr = expr | o
-                m.d.comb += bits[k].eq(~expr if neg else expr)
-            cols[col].extend(bits[k] for k in range(n))
+        for col, key, k, inv in self._slots:
+            per_p = self._by_key[key]
+            ors = [term_bit(p, ts[k][2], ts[k][3], ts[k][4]) for p, ts in per_p.items() if k < len(ts)]
+            expr = ors[0]
+            for o in ors[1:]:
+                expr = expr | o
+            tag = "".join("n" if x else "p" for x in sorted(set(inv))) if len(set(inv)) > 1 else \
+                ("n" if inv[0] else "p")
+            bit = Signal(name=f"pp_c{col}{tag}{k}")
+            if all(inv):
+                m.d.comb += bit.eq(~expr)
+            elif any(inv):
+                m.d.comb += bit.eq(expr ^ inversion(inv))
+            else:
+                m.d.comb += bit.eq(expr)
+            cols[col].append(bit)
         row0, row1 = compress(m, cols, name="lane")
         m.d.comb += [self.sum.eq(row0), self.carry.eq(row1)]
         return m
@@ -165,8 +225,10 @@ class ConventionalLane(wiring.Component):
     """
 
     def __init__(self, *, precisions, lane_bits: int, packed: bool, a_signed: bool, w_signed: bool,
-                 bipolar: bool):
+                 bipolar: bool, centred: bool = False):
         self._lane_bits = operator.index(lane_bits)
+        if centred:
+            raise ValueError("ConventionalLane has one precision: centred must be False")
         if tuple(precisions) != (self._lane_bits,) or not packed:
             raise ValueError(f"ConventionalLane supports only precisions ({lane_bits},) in packed lanes, "
                              f"not {precisions!r}")
@@ -186,6 +248,14 @@ class ConventionalLane(wiring.Component):
     @property
     def offset(self) -> int:
         return -self._bias
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        return (-self._bias, -self._bias)
+
+    @property
+    def shifts(self) -> tuple[int, ...]:
+        return (0, 0)
 
     @property
     def row_width(self) -> int:

@@ -34,7 +34,7 @@ from mixlane.rtl.accumulator import Accumulators
 from mixlane.rtl.aligner import Aligner
 from mixlane.rtl.compress import ReductionTree, compress
 from mixlane.rtl.decoder import PrecisionDecoder, slot_layout
-from mixlane.rtl.mac_lane import SumTogetherLane
+from mixlane.rtl.mac_lane import SumTogetherLane, centre_shift
 
 
 # ------------------------------------------------------------------------------------------ harness
@@ -146,8 +146,8 @@ def lane_mismatches(lane: SumTogetherLane, cfg: Config, lane_bits: int, packed: 
     exp = golden_lane_sums(cfg, lane_bits, packed, a, w, code, en)
     bad = []
     for vec, (s, c), e in zip(vectors, outs, exp.tolist()):
-        got = s + c + lane.offset
-        if got != e:
+        got = s + c + lane.offsets[vec[2]]
+        if got != e << lane.shifts[vec[2]]:
             bad.append((vec, e, got))
     return bad
 
@@ -181,29 +181,31 @@ LANE_SAMPLES = {(1, 2, 4, 8): 1000, (2, 8): 600, (8,): 600}
 SIGNS = [(False, False), (False, True), (True, False), (True, True)]
 
 
-def _make_lane(precisions, lane_bits, packed, a_signed, w_signed, bipolar):
+def _make_lane(precisions, lane_bits, packed, a_signed, w_signed, bipolar, centred=False):
     lane = SumTogetherLane(precisions=precisions, lane_bits=lane_bits, packed=packed, a_signed=a_signed,
-                           w_signed=w_signed, bipolar=bipolar)
+                           w_signed=w_signed, bipolar=bipolar, centred=centred)
     cfg = lane_config(precisions, packed=packed, a_signed=a_signed, w_signed=w_signed, bipolar=bipolar)
     return lane, cfg
 
 
-def check_lane(lane_bits, precisions, packed, a_signed, w_signed, bipolar, samples, seed=0):
-    lane, cfg = _make_lane(precisions, lane_bits, packed, a_signed, w_signed, bipolar)
+def check_lane(lane_bits, precisions, packed, a_signed, w_signed, bipolar, samples, seed=0, centred=False):
+    lane, cfg = _make_lane(precisions, lane_bits, packed, a_signed, w_signed, bipolar, centred)
     rng = np.random.default_rng([seed, lane_bits, len(precisions), packed, a_signed, w_signed, bipolar])
     vecs = lane_vectors(lane_bits, len(lane.code), rng, samples)
     bad = lane_mismatches(lane, cfg, lane_bits, packed, vecs)
-    assert not bad, (f"lane precisions={precisions} lane_bits={lane_bits} packed={packed} "
+    assert not bad, (f"lane precisions={precisions} lane_bits={lane_bits} packed={packed} centred={centred} "
                      f"a_signed={a_signed} w_signed={w_signed} bipolar={bipolar}: {len(bad)}/{len(vecs)} "
                      f"mismatches; first ((a, w, code, en), expected, actual): {bad[:5]}")
 
 
 def _lane_params(cases):
-    """Parametrize over ``cases`` x packed x the four signedness combinations x unipolar/bipolar."""
+    """Parametrize over ``cases`` x (packed, centred packed, single) x the four signedness combinations x
+    unipolar/bipolar."""
     marks = [
         pytest.mark.parametrize("lane_bits,precisions", cases,
                                 ids=[f"lb{lb}-{'-'.join(map(str, P))}" for lb, P in cases]),
-        pytest.mark.parametrize("packed", [True, False], ids=["packed", "single"]),
+        pytest.mark.parametrize("packed,centred", [(True, False), (True, True), (False, False)],
+                                ids=["packed", "centred", "single"]),
         pytest.mark.parametrize("a_signed,w_signed", SIGNS, ids=["uu", "us", "su", "ss"]),
         pytest.mark.parametrize("bipolar", [False, True], ids=["unipolar", "bipolar"]),
     ]
@@ -216,16 +218,17 @@ def _lane_params(cases):
 
 
 @_lane_params(LANE_CASES)
-def test_lane_matches_golden(lane_bits, precisions, packed, a_signed, w_signed, bipolar):
+def test_lane_matches_golden(lane_bits, precisions, packed, centred, a_signed, w_signed, bipolar):
     """4-bit lanes exhaustively; 8-bit lanes: range ends x every code, plus random samples."""
-    check_lane(lane_bits, precisions, packed, a_signed, w_signed, bipolar, LANE_SAMPLES.get(precisions, 0))
+    check_lane(lane_bits, precisions, packed, a_signed, w_signed, bipolar, LANE_SAMPLES.get(precisions, 0),
+               centred=centred)
 
 
 @pytest.mark.slow
 @_lane_params([c for c in LANE_CASES if c[0] == 8])
-def test_lane_matches_golden_long(lane_bits, precisions, packed, a_signed, w_signed, bipolar):
+def test_lane_matches_golden_long(lane_bits, precisions, packed, centred, a_signed, w_signed, bipolar):
     """Opt-in (``-m slow``): 8-bit lanes with 5000 fresh random samples each."""
-    check_lane(lane_bits, precisions, packed, a_signed, w_signed, bipolar, 5000, seed=1)
+    check_lane(lane_bits, precisions, packed, a_signed, w_signed, bipolar, 5000, seed=1, centred=centred)
 
 
 def test_lane_golden_reference_sanity():
@@ -265,13 +268,57 @@ def test_lane_breaking_a_term_is_detected(monkeypatch):
 def test_lane_wrong_offset_is_detected():
     class OffByOne(SumTogetherLane):
         @property
-        def offset(self):
-            return super().offset + 1
+        def offsets(self):
+            return tuple(o + 1 for o in super().offsets)
 
     lane = OffByOne(precisions=(2, 8), lane_bits=8, packed=True, a_signed=False, w_signed=True, bipolar=False)
     cfg = lane_config((2, 8), packed=True, a_signed=False, w_signed=True, bipolar=False)
     vecs = lane_vectors(8, len(lane.code), np.random.default_rng(1), 20)
     assert len(lane_mismatches(lane, cfg, 8, True, vecs)) == len(vecs)
+
+
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")   # built to count inputs only
+@pytest.mark.parametrize("lane_bits,precisions", [(4, (1, 2, 4)), (8, (1, 2, 4, 8)), (8, (2, 8)), (4, (2, 4))])
+@pytest.mark.parametrize("a_signed,w_signed", SIGNS, ids=["uu", "us", "su", "ss"])
+@pytest.mark.parametrize("bipolar", [False, True], ids=["unipolar", "bipolar"])
+def test_centred_lane_has_one_input_per_full_precision_product_bit(lane_bits, precisions, a_signed, w_signed,
+                                                                     bipolar):
+    """Centred: every precision's bits fit the full-precision array (lane_bits**2 inputs); the fixed-sign
+    layout needs more whenever the lane has several precisions."""
+    kw = dict(precisions=precisions, lane_bits=lane_bits, packed=True, a_signed=a_signed, w_signed=w_signed,
+              bipolar=bipolar)
+    centred = SumTogetherLane(**kw, centred=True)
+    assert centred.compressor_inputs == lane_bits ** 2
+    assert SumTogetherLane(**kw).compressor_inputs > lane_bits ** 2
+    assert [centred.shifts[c] for c in range(len(precisions))] == [
+        centre_shift(p, lane_bits=lane_bits, bipolar=bipolar) for p in precisions]
+    assert centred.shifts[-1] == 0 and centred.offsets[len(precisions) - 1] <= 0
+
+
+def test_centred_lane_wrong_inversion_is_detected(monkeypatch):
+    """A centred slot shared by a negative and a positive bit must flip its inversion with the code: a lane
+    that inverts by one fixed code-independent pattern gets the 2-bit mode (code 1) wrong."""
+    lane, cfg = _make_lane((1, 2, 4), 4, True, False, True, False, centred=True)
+    mixed = [s for s in lane._slots if len(set(s[3][:3])) > 1]
+    assert mixed, "expected slots whose sign depends on the precision"
+    lane._slots = [(col, key, k, (inv[2],) * len(inv)) for col, key, k, inv in lane._slots]
+    vecs = lane_vectors(4, len(lane.code), np.random.default_rng(0), 0)
+    bad = lane_mismatches(lane, cfg, 4, True, vecs)
+    assert bad and any(v[2] == 1 and v[3] == 1 for v, _, _ in bad)
+
+
+def test_centred_lane_wrong_shift_is_detected():
+    class NoShift(SumTogetherLane):
+        @property
+        def shifts(self):
+            return (0,) * len(super().shifts)
+
+    lane = NoShift(precisions=(1, 2, 4), lane_bits=4, packed=True, a_signed=False, w_signed=True,
+                   bipolar=True, centred=True)
+    cfg = lane_config((1, 2, 4), packed=True, a_signed=False, w_signed=True, bipolar=True)
+    vecs = lane_vectors(4, len(lane.code), np.random.default_rng(2), 0)
+    bad = lane_mismatches(lane, cfg, 4, True, vecs)
+    assert bad and {v[2] for v, _, _ in bad} == {0, 1}        # 1-bit and 2-bit modes, never 4-bit
 
 
 # ================================================================ 2. compress() and ReductionTree
@@ -390,6 +437,48 @@ def test_reduction_tree_wrong_offset_is_detected():
     tree = ReductionTree(count=3, row_width=4, offset=-5, out_width=8)
     vecs = _tree_vectors(3, 4, np.random.default_rng(4), 30)
     assert len(tree_mismatches(tree, 3, 4, -4, 8, vecs)) == len(vecs)
+
+
+CODED_TREE_CASES = [  # count, row_width, offsets per code, shifts per code, out_width
+    (2, 5, (-7, 3, 0, -100), (2, 1, 0, 0), 8),
+    (4, 6, (-40, -40, -8, 0), (3, 2, 0, 0), 10),
+    (3, 4, (5, -5), (0, 1), 6),
+    (1, 9, (-(1 << 9), 17, 0, 1), (4, 3, 0, 2), 7),
+]
+
+
+def coded_tree_mismatches(tree, offsets, shifts, out_width, vectors) -> list:
+    outs = sim_comb(tree, [*tree.rows, tree.code], [tree.total], vectors)
+    bad = []
+    for vec, (total,) in zip(vectors, outs):
+        *rows, code = vec
+        exp = wrap((offsets[code] + sum(rows)) >> shifts[code], out_width)
+        if wrap(total, out_width) != exp:
+            bad.append((vec, exp, wrap(total, out_width)))
+    return bad
+
+
+@pytest.mark.parametrize("count,row_width,offsets,shifts,out_width", CODED_TREE_CASES)
+def test_reduction_tree_per_code_offset_and_shift(count, row_width, offsets, shifts, out_width):
+    """``(offsets[code] + sum(rows)) >> shifts[code]`` (floor) modulo ``2**out_width`` for every code."""
+    tree = ReductionTree(count=count, row_width=row_width, offset=offsets, shifts=shifts, out_width=out_width)
+    rng = np.random.default_rng([5, count, row_width])
+    vecs = [v + (c,) for c in range(len(offsets)) for v in _tree_vectors(count, row_width, rng, 60)]
+    bad = coded_tree_mismatches(tree, offsets, shifts, out_width, vecs)
+    assert not bad, f"(rows + (code,), expected, got): {bad[:5]}"
+
+
+def test_reduction_tree_wrong_shift_is_detected():
+    tree = ReductionTree(count=2, row_width=5, offset=(0, 0), shifts=(0, 1), out_width=8)
+    vecs = [v + (1,) for v in _tree_vectors(2, 5, np.random.default_rng(6), 30)]
+    assert coded_tree_mismatches(tree, (0, 0), (0, 2), 8, vecs)
+
+
+@pytest.mark.parametrize("kw", [dict(offset=(1, 2, 3), shifts=None), dict(offset=(1, 2), shifts=(0,)),
+                                dict(offset=0, shifts=(0, -1))])
+def test_reduction_tree_rejects_bad_per_code_parameters(kw):
+    with pytest.raises(ValueError, match="one offset and one shift"):
+        ReductionTree(count=2, row_width=4, out_width=8, **kw)
 
 
 # ======================================================================== 3. PrecisionDecoder
