@@ -89,10 +89,39 @@ def _progress(line: str) -> None:
     print(f"mixlane: {line}", file=sys.stderr, flush=True)
 
 
+def _workload(args) -> dict:
+    """The power workload: defaults, then ``--workload``, then the single-key options (a key set both ways
+    is an error)."""
+    from mixlane.synth.flow import SynthError
+    from mixlane.synth.power import WORKLOAD_DEFAULTS, parse_workload
+    from mixlane.synth.power import _WORKLOAD_ALIASES as ALIASES
+
+    try:
+        spec = parse_workload(args.workload) if args.workload is not None else {}
+    except SynthError as exc:
+        raise CliError(str(exc)) from None
+    single = {"zero_fraction": ("--zero-fraction", args.zero_fraction), "ops": ("--power-ops", args.power_ops),
+              "window": ("--window", args.window), "warmup": ("--warmup", args.warmup),
+              "seed": ("--seed", args.seed), "glitches": ("--glitches", args.glitches)}
+    explicit = {ALIASES.get(k, k) for k in (item.partition("=")[0].strip()
+                                             for item in (args.workload or "").split(",") if "=" in item)}
+    out = {**WORKLOAD_DEFAULTS, **spec}
+    for key, (opt, value) in single.items():
+        if value is None:
+            continue
+        if key in explicit:
+            raise CliError(f"{opt} and --workload both set {key}; give it once")
+        out[key] = value      # refines a named workload
+    return out
+
+
 def cmd_synth(args) -> int:
-    from mixlane.synth.report import run_synth, write_reports
+    from mixlane.synth.report import default_cache_dir, run_synth, write_reports
 
     cfg = _config(args)
+    wl = _workload(args)
+    args.zero_fraction, args.power_ops, args.window = wl["zero_fraction"], wl["ops"], wl["window"]
+    args.warmup, args.seed, args.glitches = wl["warmup"], wl["seed"], wl["glitches"]
     for name, value, ok, allowed in (
             ("--clock-ns", args.clock_ns, args.clock_ns > 0, "use a positive period in ns"),
             ("--zero-fraction", args.zero_fraction, 0.0 <= args.zero_fraction <= 1.0, "use 0 to 1"),
@@ -116,7 +145,7 @@ def cmd_synth(args) -> int:
                            warmup=args.warmup, seed=args.seed, glitches=args.glitches, gate_check=args.gate_check,
                            gate_vectors=args.gate_vectors, gate_scenarios=tuple(args.gate_scenario or ()) or None,
                            yosys=args.yosys, jobs=args.jobs, transistors=args.transistors, command=command,
-                           progress=_progress)
+                           progress=_progress, cache_dir=None if args.no_cache else default_cache_dir())
         paths = write_reports(report, out)
     except OSError as exc:
         raise CliError(f"{exc.filename or out}: {exc.strerror or exc}") from None
@@ -191,13 +220,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="clock period for ABC, timing and power (default: %(default)s)")
     g.add_argument("--yosys", default=DEFAULT_YOSYS, help="Yosys engine (default: the pinned %(default)s)")
     g = p.add_argument_group("power workload (per precision)")
-    g.add_argument("--zero-fraction", type=float, default=0.5,
-                   help="fraction of zero activations (default: %(default)s)")
-    g.add_argument("--power-ops", type=int, default=400, help="operations simulated (default: %(default)s)")
-    g.add_argument("--window", type=int, default=256, help="cycles whose switching is counted (default: %(default)s)")
-    g.add_argument("--warmup", type=int, default=32, help="cycles before the window (default: %(default)s)")
-    g.add_argument("--seed", type=int, default=1, help="workload and gate-check seed (default: %(default)s)")
-    g.add_argument("--glitches", action="store_true",
+    g.add_argument("--workload", metavar="SPEC",
+                   help="NAME[,key=value...] or key=value[,...]; names: relu (50%% zero activations, the "
+                        "default), dense (none), sparse (75%%); keys: zeros, ops, window, warmup, seed, glitches "
+                        "(e.g. --workload dense,ops=800,window=512). The options below set single keys.")
+    g.add_argument("--zero-fraction", type=float, help="fraction of zero activations (default: 0.5)")
+    g.add_argument("--power-ops", type=int, help="operations simulated (default: 400)")
+    g.add_argument("--window", type=int, help="cycles whose switching is counted (default: 256)")
+    g.add_argument("--warmup", type=int, help="cycles before the window (default: 32)")
+    g.add_argument("--seed", type=int, help="workload and gate-check seed (default: 1)")
+    g.add_argument("--glitches", action="store_true", default=None,
                    help="simulate with the cell models' specify delays (adds glitches) instead of zero delay")
     g = p.add_argument_group("gate-level check")
     g.add_argument("--gate-check", action="store_true",
@@ -210,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "element mode)")
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                    help="synthesis/power steps run at once (default: %(default)s)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="measure the INT8 baseline again instead of reusing an identical earlier measurement "
+                        "(cache: $MIXLANE_CACHE, else ~/.cache/mixlane)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder (reports and work folders)")
     p.set_defaults(func=cmd_synth)
 

@@ -60,6 +60,9 @@ __all__ = [
     "parse_vcd",
     "activity_liberty",
     "measure_power",
+    "parse_workload",
+    "WORKLOADS",
+    "WORKLOAD_DEFAULTS",
 ]
 
 #: Verilog models of the OSU 0.18 um cells (Debian package ``qflow-tech-osu018``), matching DEFAULT_LIBERTY.
@@ -81,6 +84,52 @@ def _tool(name: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- workload
+#: Power workload settings and their defaults (``mixlane synth --workload``).
+WORKLOAD_DEFAULTS = {"zero_fraction": 0.5, "ops": 400, "window": 256, "warmup": 32, "seed": 1, "glitches": False}
+#: Named workloads: starting points that ``key=value`` items refine.
+WORKLOADS = {"relu": {"zero_fraction": 0.5}, "dense": {"zero_fraction": 0.0}, "sparse": {"zero_fraction": 0.75}}
+_WORKLOAD_ALIASES = {"zeros": "zero_fraction"}
+
+
+def parse_workload(spec: str) -> dict[str, Any]:
+    """Parse ``[NAME][,key=value...]`` (``relu,zeros=0.3,ops=800,window=512,warmup=32,seed=7,glitches=1``)
+    into the settings it names (only those). Keys: :data:`WORKLOAD_DEFAULTS` (``zeros`` for ``zero_fraction``);
+    names: :data:`WORKLOADS`. Raises :class:`SynthError` with one line naming the bad item."""
+    out: dict[str, Any] = {}
+    for n, item in enumerate(x.strip() for x in spec.split(",")):
+        if not item:
+            raise SynthError(f"--workload {spec!r}: empty item; use NAME[,key=value...] or key=value[,...]")
+        if "=" not in item:
+            if n or item not in WORKLOADS:
+                raise SynthError(f"--workload {spec!r}: {item!r} is not a workload name; use one of "
+                                 f"{', '.join(WORKLOADS)} first, then key=value items")
+            out.update(WORKLOADS[item])
+            continue
+        key, _, text = (s.strip() for s in item.partition("="))
+        key = _WORKLOAD_ALIASES.get(key, key)
+        if key not in WORKLOAD_DEFAULTS:
+            raise SynthError(f"--workload {spec!r}: unknown key {key!r}; use zeros, "
+                             f"{', '.join(k for k in WORKLOAD_DEFAULTS if k != 'zero_fraction')}")
+        try:
+            if key == "zero_fraction":
+                value: Any = float(text)
+                ok = 0.0 <= value <= 1.0
+            elif key == "glitches":
+                value = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}[text.lower()]
+                ok = True
+            else:
+                value = int(text)
+                ok = value >= (0 if key == "seed" else 1)
+        except (ValueError, KeyError):
+            ok = False
+        if not ok:
+            allowed = {"zero_fraction": "a fraction from 0 to 1", "glitches": "0 or 1",
+                       "seed": "an integer >= 0"}.get(key, "a positive integer")
+            raise SynthError(f"--workload {spec!r}: {key}={text!r} is not allowed; use {allowed}")
+        out[key] = value
+    return out
+
+
 def workload_ops(cfg: Any, *, precision: int, zero_fraction: float, n_ops: int, seed: int) -> Any:
     """A deterministic MAC workload at one precision (a :class:`mixlane.golden.Ops` batch).
 

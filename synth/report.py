@@ -178,6 +178,81 @@ def preflight(*, liberty: str | Path | None, cell_models: str | Path | None, yos
     return {"liberty": lib.resolve(), "cell_models": models.resolve(), "tools": tools}
 
 
+# ------------------------------------------------------------------------------------- baseline cache
+_CACHE_SKIP = (".vcd", ".vvp")     # large and re-creatable; everything else of the work folder is kept
+_CACHE_ROOT = "@BASELINE_DIR@"
+
+
+def _file_digest(path: str | Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def default_cache_dir() -> Path:
+    """``$MIXLANE_CACHE``, else ``$XDG_CACHE_HOME/mixlane``, else ``~/.cache/mixlane``."""
+    if os.environ.get("MIXLANE_CACHE"):
+        return Path(os.environ["MIXLANE_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mixlane"
+
+
+def baseline_cache_key(verilog: str | Path, *, liberty: Path, cell_models: Path, clock_ns: float,
+                       tools: dict[str, str], transistors: bool, workload: dict[str, Any]) -> str:
+    """SHA-256 over everything a baseline measurement depends on: the generated Verilog, the liberty and
+    cell-model files, clock, tool versions, power workload, and the measuring code and scripts themselves
+    (``mixlane.synth``), so that a change in any of them measures again."""
+    import hashlib
+
+    here = Path(__file__).parent
+    code = {str(p.relative_to(here)): _file_digest(p)
+            for p in sorted(here.rglob("*")) if p.is_file() and p.suffix in (".py", ".ys", ".tcl", ".v", ".constr")}
+    blob = json.dumps({"verilog": _file_digest(verilog), "liberty": _file_digest(liberty),
+                       "cell_models": _file_digest(cell_models), "clock_ns": float(clock_ns), "tools": tools,
+                       "transistors": bool(transistors), "workload": workload, "code": code,
+                       "schema": SCHEMA}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def load_cached_baseline(cache_dir: Path, key: str, work: Path) -> dict[str, Any] | None:
+    """Copy a cached baseline work folder to ``work``; its results with paths pointing there, or ``None``."""
+    entry = cache_dir / "baselines" / key
+    try:
+        text = (entry / "results.json").read_text()
+    except OSError:
+        return None
+    if work.exists():
+        shutil.rmtree(work)
+    shutil.copytree(entry / "work", work)
+    res = json.loads(text.replace(_CACHE_ROOT, json.dumps(str(work))[1:-1]))
+    res["power"] = {int(p): v for p, v in res["power"].items()}     # JSON keys are strings
+    return res
+
+
+def store_cached_baseline(cache_dir: Path, key: str, work: Path, results: dict[str, Any]) -> None:
+    """Store ``work`` (without VCDs and simulator images) and ``results`` under ``key``; atomic, best effort:
+    a cache that cannot be written never fails the run."""
+    entry = cache_dir / "baselines" / key
+    tmp = cache_dir / "baselines" / f".{key}.{os.getpid()}.tmp"
+    try:
+        if entry.exists():
+            return
+        tmp.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(work, tmp / "work", ignore=lambda d, names: [n for n in names if n.endswith(_CACHE_SKIP)])
+        text = json.dumps(results, default=str, sort_keys=True)
+        (tmp / "results.json").write_text(text.replace(json.dumps(str(work))[1:-1], _CACHE_ROOT))
+        tmp.rename(entry)
+    except OSError:
+        pass
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------------------------- the run
 class _Clock:
     def __init__(self, progress: Progress | None):
@@ -208,12 +283,14 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
               seed: int = 1, glitches: bool = False, gate_check: bool = False, gate_vectors: int = 200,
               gate_scenarios: tuple[str, ...] | list[str] = GATE_SCENARIOS, yosys: str = DEFAULT_YOSYS,
               sta: str = DEFAULT_STA, jobs: int = 1, transistors: bool = False, command: str | None = None,
-              progress: Progress | None = None) -> dict[str, Any]:
+              progress: Progress | None = None, cache_dir: str | Path | None = None) -> dict[str, Any]:
     """Synthesize ``cfg`` and its INT8 baseline, measure timing and power, compare; return the report dict.
 
     ``out_dir`` receives one work folder per design (``config/``, ``baseline/``: scripts, logs, netlist,
     ``sta/``, ``power_p<P>/``, ``gate_check/``). ``jobs`` runs that many synthesis/power steps at once.
-    ``progress`` gets one line per step start and end, with elapsed times. ``transistors`` also runs the
+    ``progress`` gets one line per step start and end, with elapsed times. ``cache_dir``: reuse the
+    baseline's synthesis, timing and power from an earlier run with identical inputs (see
+    :func:`baseline_cache_key`) and store new ones there; ``None`` measures every time. ``transistors`` also runs the
     technology-independent ``generic.ys`` (Yosys gates and a CMOS transistor estimate; hierarchical
     ``synth -hieropt``, which is very slow on element-mode designs). Raises :class:`SynthError`.
     Does not write the report files (see :func:`write_reports`).
@@ -290,18 +367,40 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
                   f"{pw['total_w'] * 1e3:.3f} mW, {pw['pj_per_mac']:.3f} pJ/MAC")
         return pw
 
+    cached: dict[str, Any] = {}
+    cache_key = None
+    if cache_dir is not None and not same:
+        cache_key = baseline_cache_key(verilog["baseline"], liberty=lib, cell_models=models, clock_ns=clock_ns,
+                                       tools=env["tools"], transistors=transistors,
+                                       workload=dict(zero_fraction=zero_fraction, power_ops=power_ops,
+                                                     window=window, warmup=warmup, seed=seed, glitches=glitches))
+        hit = load_cached_baseline(Path(cache_dir), cache_key, out / "baseline")
+        if hit is not None:
+            cached["baseline"] = hit
+            clock.say(f"baseline: synthesis, timing and power reused from the cache "
+                      f"({Path(cache_dir) / 'baselines' / cache_key}; --no-cache measures again)")
+            notes.append(f"baseline: synthesis, timing and power reused from an identical earlier run "
+                         f"(cache key {cache_key[:16]}); its VCD files are not kept")
+    todo = [role for role in designs if role not in cached]
+
     t_work = time.perf_counter()
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        syn_f = {role: pool.submit(do_synth, role) for role in designs}
+        syn_f = {role: pool.submit(do_synth, role) for role in todo}
         syns = {role: f.result() for role, f in syn_f.items()}
-        tim_f = {role: pool.submit(do_timing, role, syns[role]) for role in designs}
-        pow_f = {role: {p: pool.submit(do_power, role, c, syns[role], p) for p in c.mode_precisions}
-                 for role, c in designs.items()}
+        tim_f = {role: pool.submit(do_timing, role, syns[role]) for role in todo}
+        pow_f = {role: {p: pool.submit(do_power, role, designs[role], syns[role], p)
+                        for p in designs[role].mode_precisions} for role in todo}
         tims = {role: f.result() for role, f in tim_f.items()}
         pows = {role: {p: f.result() for p, f in fs.items()} for role, fs in pow_f.items()}
     finally:  # on the first failure: drop the steps not started yet (running ones finish)
         pool.shutdown(wait=True, cancel_futures=True)
+    for role, hit in cached.items():
+        syns[role], tims[role], pows[role] = hit["synthesis"], hit["timing"], hit["power"]
+    if cache_key is not None and "baseline" not in cached:
+        store_cached_baseline(Path(cache_dir), cache_key, out / "baseline",
+                              {"synthesis": syns["baseline"], "timing": tims["baseline"],
+                               "power": pows["baseline"]})
 
     # 2. optional gate-level regression (sequential: the runner redirects the process's output)
     gates: dict[str, Any] = {}

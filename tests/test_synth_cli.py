@@ -7,13 +7,16 @@ workloads (``--power-ops 64 --window 32``) keep the whole module near 40 s on tw
 
 from __future__ import annotations
 
+import atexit
 import csv
 import json
 import math
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -25,7 +28,13 @@ from mixlane.synth.report import REPORT_FILES, baseline_config, load_report, mac
 FAST = ["--power-ops", "64", "--window", "32", "--warmup", "8"]
 
 
+#: baseline cache of this module's runs (never the user's): a fresh folder per test session
+_CACHE = tempfile.mkdtemp(prefix="mixlane-test-cache-")
+atexit.register(shutil.rmtree, _CACHE, True)
+
+
 def run_cli(*args, cwd=None, env=None):
+    env = {**(os.environ if env is None else env), "MIXLANE_CACHE": _CACHE}
     return subprocess.run([sys.executable, "-m", "mixlane", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, env=env)
 
@@ -194,6 +203,43 @@ def test_report_compares_runs(run_default, run_int8, tmp_path):
     assert "<table>" in page and a.name in page
 
 
+def test_synth_reuses_the_cached_baseline(run_default, tmp_path):
+    """The same run again takes the baseline from the cache (same numbers, a note says so); --no-cache and a
+    different workload measure it again."""
+    out, first = run_default
+    assert "baseline: synthesis done" in first.stderr
+    res = run_cli("synth", "--set", "width=32", *FAST, "-o", tmp_path / "again")
+    assert res.returncode == 0, res.stderr
+    assert "baseline: synthesis, timing and power reused from the cache" in res.stderr
+    assert "baseline: synthesis (Yosys" not in res.stderr
+    old = json.loads((out / "report.json").read_text())["designs"]["baseline"]
+    new_report = json.loads((tmp_path / "again" / "report.json").read_text())
+    new = new_report["designs"]["baseline"]
+    for key in ("area_um2", "cells", "blocks", "timing"):
+        assert new[key] == old[key], key
+    assert new["precisions"]["8"]["pj_per_mac"] == old["precisions"]["8"]["pj_per_mac"]
+    assert (tmp_path / "again" / new["synthesis"]["netlist"]).is_file()
+    assert any("reused from an identical earlier run" in n for n in new_report["notes"])
+    res = run_cli("synth", "--set", "width=32", *FAST, "--no-cache", "-o", tmp_path / "fresh")
+    assert res.returncode == 0 and "baseline: synthesis done" in res.stderr, res.stderr
+    res = run_cli("synth", "--set", "width=32", "--workload", "dense,ops=64,window=32,warmup=8",
+                  "-o", tmp_path / "dense")
+    assert res.returncode == 0 and "baseline: synthesis done" in res.stderr, res.stderr
+    assert json.loads((tmp_path / "dense" / "report.json").read_text())["workload"]["zero_fraction"] == 0.0
+
+
+def test_parse_workload():
+    from mixlane.synth.power import parse_workload
+
+    assert parse_workload("dense") == {"zero_fraction": 0.0}
+    assert parse_workload("sparse,ops=800,seed=0,glitches=1") == {"zero_fraction": 0.75, "ops": 800, "seed": 0,
+                                                                   "glitches": True}
+    assert parse_workload("zeros=0.25, window=64 ,warmup=4") == {"zero_fraction": 0.25, "window": 64, "warmup": 4}
+    for bad in ("", "dense,", "ops=8,dense", "glitches=maybe", "seed=-1", "window=x"):
+        with pytest.raises(SynthError, match="--workload"):
+            parse_workload(bad)
+
+
 # ------------------------------------------------------------------------------------------------ errors
 @pytest.mark.parametrize("args, needle", [
     (["--liberty", "missing.lib"], "--liberty: 'missing.lib' not found"),
@@ -201,6 +247,12 @@ def test_report_compares_runs(run_default, run_int8, tmp_path):
     (["--zero-fraction", "1.5"], "--zero-fraction: 1.5 is not allowed"),
     (["--clock-ns", "0"], "--clock-ns: 0.0 is not allowed"),
     (["--set", "width=48"], "width: 48 is not allowed"),
+    (["--workload", "heavy"], "'heavy' is not a workload name; use one of relu, dense, sparse"),
+    (["--workload", "dense,zeros=1.5"], "zero_fraction='1.5' is not allowed; use a fraction from 0 to 1"),
+    (["--workload", "ops=0"], "ops='0' is not allowed; use a positive integer"),
+    (["--workload", "speed=3"], "unknown key 'speed'"),
+    (["--workload", "ops=80", "--power-ops", "90"], "--power-ops and --workload both set ops; give it once"),
+    (["--workload", "window=100,ops=64"], "--window 100 + --warmup 32 exceed --power-ops 64"),
 ])
 def test_synth_bad_input_is_one_line(args, needle, tmp_path):
     res = run_cli("synth", "--set", "width=32", *args, "-o", tmp_path / "out", cwd=tmp_path)
