@@ -30,6 +30,7 @@ once the tools are found, before any step runs.
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as _dt
 import html
@@ -1063,8 +1064,10 @@ def compare_reports(dirs: list[str | Path], out_dir: str | Path, *, title: str |
         h.append("</table>")
     h.append("<h2 id=\"plots\">Plots</h2>")
     for stem, cap in figs:
-        h.append(f"<figure><img src=\"{stem}.png\" alt=\"{e(cap)}\"><figcaption>{e(cap)} "
-                 f"(<a href=\"{stem}.svg\">SVG</a>)</figcaption></figure>")
+        # the PNG is embedded (the page stands alone, e.g. as a CI artifact); the SVG stays beside it
+        png = base64.b64encode((out / f"{stem}.png").read_bytes()).decode("ascii")
+        h.append(f"<figure><img src=\"data:image/png;base64,{png}\" alt=\"{e(cap)}\"><figcaption>{e(cap)} "
+                 f"(<a href=\"{stem}.svg\">SVG</a>, <a href=\"{stem}.png\">PNG</a>)</figcaption></figure>")
     if notes:
         h.append("<h2 id=\"notes\">Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
     h.append("<p>Sources: " + ", ".join(f"<code>{e(r['_source'])}</code>" for r in reports) + "</p>")
