@@ -145,7 +145,8 @@ def cmd_synth(args) -> int:
                            warmup=args.warmup, seed=args.seed, glitches=args.glitches, gate_check=args.gate_check,
                            gate_vectors=args.gate_vectors, gate_scenarios=tuple(args.gate_scenario or ()) or None,
                            yosys=args.yosys, jobs=args.jobs, transistors=args.transistors, command=command,
-                           progress=_progress, cache_dir=None if args.no_cache else default_cache_dir())
+                           progress=_progress, cache_dir=None if args.no_cache else default_cache_dir(),
+                           mix=wl["mix"])
         paths = write_reports(report, out)
     except OSError as exc:
         raise CliError(f"{exc.filename or out}: {exc.strerror or exc}") from None
@@ -156,6 +157,11 @@ def cmd_synth(args) -> int:
     for r in report["comparison"]:
         print(f"{r['precision']:>7} b {r['macs_per_cycle']:>10} {r['macs_per_cycle_per_mm2']:>16,.0f} "
               f"{r['ratio_macs_per_cycle_per_mm2']:>6.2f}x {r['pj_per_mac']:>8.4f} {r['ratio_energy_per_mac']:>6.2f}x")
+    mix = report.get("mix")
+    if mix:
+        print(f"{'mix':>9} {mix['macs_per_cycle']:>10.1f} {mix['macs_per_cycle_per_mm2']:>16,.0f} "
+              f"{mix['ratio_macs_per_cycle_per_mm2']:>6.2f}x {mix['pj_per_mac']:>8.4f} "
+              f"{mix['ratio_energy_per_mac']:>6.2f}x   ({mix['label']})")
     print("wrote " + ", ".join(str(p) for p in paths))
     if report["gate_check"] is not None and not report["gate_check"]["passed"]:
         print("FAIL: the gate-level check of a netlist failed; see report.md", file=sys.stderr)
@@ -222,8 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("power workload (per precision)")
     g.add_argument("--workload", metavar="SPEC",
                    help="NAME[,key=value...] or key=value[,...]; names: relu (50%% zero activations, the "
-                        "default), dense (none), sparse (75%%); keys: zeros, ops, window, warmup, seed, glitches "
-                        "(e.g. --workload dense,ops=800,window=512). The options below set single keys.")
+                        "default), dense (none), sparse (75%%); keys: zeros, ops, window, warmup, seed, glitches, mix "
+                        "(e.g. --workload dense,ops=800,window=512), and mix=P:F/P:F... (e.g. mix=1:0.25/2:0.5/4:0.25) for "
+                        "one more measurement at that precision mix. The options below set single keys.")
     g.add_argument("--zero-fraction", type=float, help="fraction of zero activations (default: 0.5)")
     g.add_argument("--power-ops", type=int, help="operations simulated (default: 400)")
     g.add_argument("--window", type=int, help="cycles whose switching is counted (default: 256)")

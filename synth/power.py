@@ -61,6 +61,8 @@ __all__ = [
     "activity_liberty",
     "measure_power",
     "parse_workload",
+    "mix_meta",
+    "check_mix",
     "WORKLOADS",
     "WORKLOAD_DEFAULTS",
 ]
@@ -85,14 +87,16 @@ def _tool(name: str) -> str:
 
 # ---------------------------------------------------------------------------------------------- workload
 #: Power workload settings and their defaults (``mixlane synth --workload``).
-WORKLOAD_DEFAULTS = {"zero_fraction": 0.5, "ops": 400, "window": 256, "warmup": 32, "seed": 1, "glitches": False}
+WORKLOAD_DEFAULTS = {"zero_fraction": 0.5, "ops": 400, "window": 256, "warmup": 32, "seed": 1, "glitches": False,
+                     "mix": None}
 #: Named workloads: starting points that ``key=value`` items refine.
 WORKLOADS = {"relu": {"zero_fraction": 0.5}, "dense": {"zero_fraction": 0.0}, "sparse": {"zero_fraction": 0.75}}
 _WORKLOAD_ALIASES = {"zeros": "zero_fraction"}
 
 
 def parse_workload(spec: str) -> dict[str, Any]:
-    """Parse ``[NAME][,key=value...]`` (``relu,zeros=0.3,ops=800,window=512,warmup=32,seed=7,glitches=1``)
+    """Parse ``[NAME][,key=value...]`` (``relu,zeros=0.3,ops=800,window=512,warmup=32,seed=7,glitches=1``,
+    ``mix=1:0.25/2:0.5/4:0.25`` for an extra measurement at a precision mix, see :func:`mix_meta`)
     into the settings it names (only those). Keys: :data:`WORKLOAD_DEFAULTS` (``zeros`` for ``zero_fraction``);
     names: :data:`WORKLOADS`. Raises :class:`SynthError` with one line naming the bad item."""
     out: dict[str, Any] = {}
@@ -111,7 +115,11 @@ def parse_workload(spec: str) -> dict[str, Any]:
             raise SynthError(f"--workload {spec!r}: unknown key {key!r}; use zeros, "
                              f"{', '.join(k for k in WORKLOAD_DEFAULTS if k != 'zero_fraction')}")
         try:
-            if key == "zero_fraction":
+            if key == "mix":           # mix=1:0.25/2:0.5/4:0.25 (precision:fraction, fractions sum to 1)
+                value = {int(p): float(f) for p, f in (x.split(":") for x in text.split("/"))}
+                ok = bool(value) and all(f >= 0 for f in value.values()) and \
+                    math.isclose(sum(value.values()), 1.0, abs_tol=1e-6)
+            elif key == "zero_fraction":
                 value: Any = float(text)
                 ok = 0.0 <= value <= 1.0
             elif key == "glitches":
@@ -124,14 +132,60 @@ def parse_workload(spec: str) -> dict[str, Any]:
             ok = False
         if not ok:
             allowed = {"zero_fraction": "a fraction from 0 to 1", "glitches": "0 or 1",
+                       "mix": "precision:fraction items joined by / whose fractions sum to 1 (mix=2:0.7/4:0.3)",
                        "seed": "an integer >= 0"}.get(key, "a positive integer")
             raise SynthError(f"--workload {spec!r}: {key}={text!r} is not allowed; use {allowed}")
         out[key] = value
     return out
 
 
-def workload_ops(cfg: Any, *, precision: int, zero_fraction: float, n_ops: int, seed: int) -> Any:
-    """A deterministic MAC workload at one precision (a :class:`mixlane.golden.Ops` batch).
+def mix_meta(cfg: Any, mix: dict[int, float], n: int, rng: Any) -> Any:
+    """Metadata of ``n`` operations drawing precisions from ``mix`` (precision -> probability, summing to 1).
+
+    What a draw decides follows the mode: ``uniform`` and ``pattern`` one precision per operation (``pattern``:
+    the pattern with the most elements of it); ``channel`` the level of each lane, once for the whole workload
+    (a layer's channels keep their precision), lanes apportioned to the mix and shuffled; ``element`` the
+    precision of each element of each operation.
+    """
+    from mixlane.golden.layout import meta_fields
+    from mixlane.sim_tb.stimulus import meta_for_precision
+
+    precs = sorted(mix)
+    probs = np.array([mix[p] for p in precs], float)
+    mode = cfg.precision_mode
+    if mode in ("uniform", "pattern"):
+        draw = rng.choice(len(precs), size=n, p=probs)
+        meta = np.zeros((n, meta_fields(cfg)), np.int64)
+        for k, p in enumerate(precs):
+            meta[draw == k] = meta_for_precision(cfg, p, 1)[0]
+        return meta
+    if mode == "channel":
+        lanes = cfg.lanes
+        counts = np.floor(probs * lanes).astype(int)
+        for k in np.argsort(-(probs * lanes - counts), kind="stable")[: lanes - counts.sum()]:
+            counts[k] += 1                                   # largest remainders
+        row = np.concatenate([np.full(c, cfg.channel_levels.index(p)) for p, c in zip(precs, counts)])
+        return np.repeat(rng.permutation(row)[None, :].astype(np.int64), n, axis=0)
+    draw = rng.choice(len(precs), size=(n, cfg.max_elements), p=probs)
+    return np.array([cfg.precisions.index(p) for p in precs], np.int64)[draw]
+
+
+def check_mix(cfg: Any, mix: dict[int, float]) -> dict[int, float]:
+    """Validate a precision mix against ``cfg``; the mix with int keys. One-line :class:`SynthError`."""
+    out = {int(p): float(f) for p, f in mix.items()}
+    bad = [p for p in out if p not in cfg.mode_precisions]
+    if bad:
+        raise SynthError(f"--workload mix: precision {bad[0]} is not one this configuration runs; use some of "
+                         f"{list(cfg.mode_precisions)}")
+    if any(not (f >= 0) for f in out.values()) or not math.isclose(sum(out.values()), 1.0, abs_tol=1e-6):
+        raise SynthError(f"--workload mix: fractions {list(out.values())} must be >= 0 and sum to 1")
+    return {p: f for p, f in sorted(out.items()) if f > 0}
+
+
+def workload_ops(cfg: Any, *, precision: int | None = None, zero_fraction: float, n_ops: int, seed: int,
+                 mix: dict[int, float] | None = None) -> Any:
+    """A deterministic MAC workload at one precision, or at a precision ``mix`` (:func:`mix_meta`; give one
+    of the two), as a :class:`mixlane.golden.Ops` batch.
 
     ``n_ops`` operations: ACCs of random register pairs with a READ_LOAD (bias 0) every :data:`READ_EVERY`
     operations (accumulator ``(i // 16) % outputs``), then a READ_LOAD of every accumulator so each ACC is
@@ -144,7 +198,11 @@ def workload_ops(cfg: Any, *, precision: int, zero_fraction: float, n_ops: int, 
     from mixlane.golden import OP_ACC, OP_READ_LOAD, Ops, decode, pack
     from mixlane.sim_tb.stimulus import meta_for_precision
 
-    if precision not in cfg.mode_precisions:
+    if (precision is None) == (mix is None):
+        raise SynthError("workload: give a precision or a mix, not both or neither")
+    if mix is not None:
+        mix = check_mix(cfg, mix)
+    elif precision not in cfg.mode_precisions:
         raise SynthError(f"precision: {precision!r} is not allowed; this configuration has "
                          f"{list(cfg.mode_precisions)}")
     if not 0.0 <= zero_fraction <= 1.0:
@@ -152,8 +210,12 @@ def workload_ops(cfg: Any, *, precision: int, zero_fraction: float, n_ops: int, 
     if isinstance(n_ops, bool) or not isinstance(n_ops, (int, np.integer)) or n_ops < 1:
         raise SynthError(f"n_ops: {n_ops!r} is not allowed; use a positive integer")
     n = int(n_ops)
-    rng = np.random.default_rng([int(seed), int(precision)])
-    meta = meta_for_precision(cfg, precision, n)
+    if mix is None:
+        rng = np.random.default_rng([int(seed), int(precision)])
+        meta = meta_for_precision(cfg, precision, n)
+    else:
+        rng = np.random.default_rng([int(seed), 0, *[int(p) for p in mix]])
+        meta = mix_meta(cfg, mix, n, rng)
     layout = decode(cfg, meta)
     vals = {"a": np.zeros(layout.shape, np.int64), "w": np.zeros(layout.shape, np.int64)}
     for p in (int(q) for q in np.unique(layout[layout > 0])):
@@ -759,23 +821,24 @@ def _between(text: str, begin: str, end: str, log: Path) -> str:
 
 
 def measure_power(cfg: Any, netlist: str | Path, out_dir: str | Path, *, liberty: str | Path | None = None,
-                  cell_models: str | Path | None = None, clock_ns: float = DEFAULT_CLOCK_NS, precision: int,
+                  cell_models: str | Path | None = None, clock_ns: float = DEFAULT_CLOCK_NS, precision: int | None,
                   zero_fraction: float = 0.5, n_ops: int = 400, seed: int = 1, window_cycles: int = 256,
                   warmup_cycles: int = 32, glitches: bool = False, vectorless_activity: float = 0.1,
                   min_annotated: float = 0.99, top: str = TOP_NAME, clock_port: str = "clk",
                   sta: str = DEFAULT_STA, iverilog: str = "iverilog", vvp: str = "vvp",
-                  timeout: float | None = 1200) -> dict[str, Any]:
+                  timeout: float | None = 1200, mix: dict[int, float] | None = None) -> dict[str, Any]:
     """Power of a mapped netlist under a golden workload, from simulated switching activity (OpenSTA).
 
     ``cfg`` is the netlist's :class:`mixlane.config.Config`; ``netlist`` the mapped, flattened netlist of
     :func:`mixlane.synth.synthesize`; ``out_dir`` receives the stimulus, testbench, VCD, results, scripts and
     logs. ``liberty`` defaults to OSU 0.18 um and ``cell_models`` to its Verilog models. The workload is
-    :func:`workload_ops` (``precision``, ``zero_fraction``, ``n_ops``, ``seed``); the VCD covers
+    :func:`workload_ops` (``precision`` or ``mix``, ``zero_fraction``, ``n_ops``, ``seed``); the VCD covers
     ``window_cycles`` cycles after ``warmup_cycles`` (both within ``n_ops``). ``glitches`` simulates with the
     cell models' specify delays instead of zero delay.
 
     Returns a JSON-able dict: ``method`` ("simulated activity"), ``simulation`` ("zero-delay" or
-    "specify delays"), ``precision``, ``zero_fraction``, ``zeros_applied`` (False for bipolar 1-bit),
+    "specify delays"), ``precision``, ``mix``, ``macs_per_acc_op`` (element products per ACC over the whole
+    workload), ``zero_fraction``, ``zeros_applied`` (False for bipolar 1-bit),
     ``clock_ns``, ``window_cycles``, ``window_ops`` ([first, last) operation indices), ``elements_per_register``,
     ``macs_per_cycle`` (in the window), ``results_checked`` (results equal to the golden model's),
     ``annotated_fraction`` (cell output pins annotated from the VCD), ``driver_pins``, ``mean_activity``
@@ -807,7 +870,7 @@ def measure_power(cfg: Any, netlist: str | Path, out_dir: str | Path, *, liberty
 
     # 1. workload
     t0 = time.perf_counter()
-    ops = workload_ops(cfg, precision=precision, zero_fraction=zero_fraction, n_ops=n_ops, seed=seed)
+    ops = workload_ops(cfg, precision=precision, zero_fraction=zero_fraction, n_ops=n_ops, seed=seed, mix=mix)
     word_bits = write_stimulus(cfg, ops, out / "stimulus.hex")
     seconds["workload"] = time.perf_counter() - t0
 
@@ -893,8 +956,10 @@ def measure_power(cfg: Any, netlist: str | Path, out_dir: str | Path, *, liberty
     return {
         "method": "simulated activity",
         "simulation": "specify delays (glitches)" if glitches else "zero-delay (functional transitions)",
-        "precision": precision, "zero_fraction": zero_fraction,
+        "precision": precision, "mix": None if mix is None else {str(p): f for p, f in mix.items()},
+        "zero_fraction": zero_fraction,
         "zeros_applied": not (precision == 1 and cfg.binary == "bipolar"), "n_ops": n_ops, "seed": seed,
+        "macs_per_acc_op": macs["macs"] / macs["acc_ops"] if macs["acc_ops"] else None,
         "clock_ns": clock_ns, "window_cycles": window_cycles, "warmup_cycles": warmup_cycles,
         "window_ops": [first, last], "elements_per_register": macs["elements_per_register"],
         "macs_per_cycle": macs["macs_per_cycle"], "results_checked": checked,

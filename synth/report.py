@@ -284,11 +284,14 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
               seed: int = 1, glitches: bool = False, gate_check: bool = False, gate_vectors: int = 200,
               gate_scenarios: tuple[str, ...] | list[str] = GATE_SCENARIOS, yosys: str = DEFAULT_YOSYS,
               sta: str = DEFAULT_STA, jobs: int = 1, transistors: bool = False, command: str | None = None,
-              progress: Progress | None = None, cache_dir: str | Path | None = None) -> dict[str, Any]:
+              progress: Progress | None = None, cache_dir: str | Path | None = None,
+              mix: dict[int, float] | None = None) -> dict[str, Any]:
     """Synthesize ``cfg`` and its INT8 baseline, measure timing and power, compare; return the report dict.
 
     ``out_dir`` receives one work folder per design (``config/``, ``baseline/``: scripts, logs, netlist,
     ``sta/``, ``power_p<P>/``, ``gate_check/``). ``jobs`` runs that many synthesis/power steps at once.
+    ``mix`` (precision -> fraction): also measure the configuration's power under that precision mix
+    (:func:`mixlane.synth.power.mix_meta`), reported as ``report["mix"]``.
     ``progress`` gets one line per step start and end, with elapsed times. ``cache_dir``: reuse the
     baseline's synthesis, timing and power from an earlier run with identical inputs (see
     :func:`baseline_cache_key`) and store new ones there; ``None`` measures every time. ``transistors`` also runs the
@@ -312,6 +315,10 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
         unknown = [s for s in gate_scenarios if s not in SCENARIOS]
         if unknown:
             raise SynthError(f"--gate-scenario: {unknown[0]!r} is not a scenario; use some of {list(SCENARIOS)}")
+    if mix is not None:
+        from .power import check_mix
+
+        mix = check_mix(cfg, mix)
     jobs = max(1, int(jobs))
     clock = _Clock(progress)
     out = Path(out_dir).resolve()
@@ -356,15 +363,17 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
                   f"{tim['critical_path_ns']:.3f} ns, Fmax {tim['fmax_mhz']:.1f} MHz")
         return tim
 
-    def do_power(role: str, c: Any, syn: dict[str, Any], p: int) -> dict[str, Any]:
+    def do_power(role: str, c: Any, syn: dict[str, Any], p: int | None, p_mix=None) -> dict[str, Any]:
         from .power import measure_power
 
-        clock.say(f"{role}: power at {p} bit (gate-level simulation, {power_ops} ops, window {window}) ...")
+        what = f"{p} bit" if p_mix is None else "mix " + mix_label(p_mix)
+        clock.say(f"{role}: power at {what} (gate-level simulation, {power_ops} ops, window {window}) ...")
         t0 = time.perf_counter()
-        pw = measure_power(c, syn["netlist"], out / role / f"power_p{p}", liberty=lib, cell_models=models,
-                           clock_ns=clock_ns, precision=p, zero_fraction=zero_fraction, n_ops=power_ops,
-                           seed=seed, window_cycles=window, warmup_cycles=warmup, glitches=glitches, sta=sta)
-        clock.say(f"{role}: power at {p} bit done in {time.perf_counter() - t0:.1f} s: "
+        pw = measure_power(c, syn["netlist"], out / role / (f"power_p{p}" if p_mix is None else "power_mix"),
+                           liberty=lib, cell_models=models, clock_ns=clock_ns, precision=p, mix=p_mix,
+                           zero_fraction=zero_fraction, n_ops=power_ops, seed=seed, window_cycles=window,
+                           warmup_cycles=warmup, glitches=glitches, sta=sta)
+        clock.say(f"{role}: power at {what} done in {time.perf_counter() - t0:.1f} s: "
                   f"{pw['total_w'] * 1e3:.3f} mW, {pw['pj_per_mac']:.3f} pJ/MAC")
         return pw
 
@@ -392,8 +401,10 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
         tim_f = {role: pool.submit(do_timing, role, syns[role]) for role in todo}
         pow_f = {role: {p: pool.submit(do_power, role, designs[role], syns[role], p)
                         for p in designs[role].mode_precisions} for role in todo}
+        mix_f = pool.submit(do_power, "config", cfg, syns["config"], None, mix) if mix is not None else None
         tims = {role: f.result() for role, f in tim_f.items()}
         pows = {role: {p: f.result() for p, f in fs.items()} for role, fs in pow_f.items()}
+        pow_mix = mix_f.result() if mix_f is not None else None
     finally:  # on the first failure: drop the steps not started yet (running ones finish)
         pool.shutdown(wait=True, cancel_futures=True)
     for role, hit in cached.items():
@@ -441,7 +452,8 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
         "engine": syns["config"]["engine"], "engine_version": syns["config"]["engine_version"],
         "library": syns["config"]["library"], "liberty": str(lib), "cell_models": str(models),
         "clock_ns": float(clock_ns),
-        "workload": {"zero_fraction": zero_fraction, "n_ops": power_ops, "window_cycles": window,
+        "workload": {"zero_fraction": zero_fraction, "mix": None if mix is None else mix_label(mix),
+                     "n_ops": power_ops, "window_cycles": window,
                      "warmup_cycles": warmup, "seed": seed, "read_every": 16,
                      "simulation": pows["config"][cfg.mode_precisions[0]]["simulation"]},
         "definitions": {
@@ -462,6 +474,8 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
     if same:
         report["designs"]["baseline"] = {**report["designs"]["config"], "role": "baseline", "same_as": "config"}
     report["comparison"] = _comparison(report["designs"]["config"], report["designs"]["baseline"])
+    report["mix"] = None if pow_mix is None else _mix_entry(pow_mix, report["designs"]["config"],
+                                                            report["designs"]["baseline"], out)
     if gate_check:
         report["gate_check"] = {"passed": all(g["passed"] for g in gates.values()),
                                 "designs": {r: g["passed"] for r, g in gates.items()}}
@@ -484,6 +498,28 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
     validate_report(report)
     clock.say(f"done in {report['seconds']['total']:.1f} s")
     return report
+
+
+def mix_label(mix: dict[Any, float]) -> str:
+    """``1:0.25/2:0.5/4:0.25``: the ``--workload mix=`` spelling."""
+    return "/".join(f"{p}:{f:g}" for p, f in sorted(mix.items(), key=lambda x: int(x[0])))
+
+
+def _mix_entry(pw: dict[str, Any], cfg: dict[str, Any], base: dict[str, Any], out: Path) -> dict[str, Any]:
+    """The precision-mix measurement: MACs per ACC (the mix's mean), per mm^2, pJ/MAC, ratios to INT8."""
+    b8 = base["precisions"]["8"]
+    per_mm2 = pw["macs_per_acc_op"] / cfg["area_mm2"]
+    return {
+        "mix": pw["mix"], "label": mix_label(pw["mix"]), "macs_per_cycle": pw["macs_per_acc_op"],
+        "macs_per_cycle_per_mm2": per_mm2, "measured_macs_per_cycle": pw["macs_per_cycle"],
+        "power_w": pw["total_w"], "internal_w": pw["internal_w"], "switching_w": pw["switching_w"],
+        "leakage_w": pw["leakage_w"], "energy_per_cycle_pj": pw["energy_per_cycle_pj"],
+        "pj_per_mac": pw["pj_per_mac"], "results_checked": pw["results_checked"],
+        "ratio_macs_per_cycle": pw["macs_per_acc_op"] / b8["macs_per_cycle"],
+        "ratio_macs_per_cycle_per_mm2": per_mm2 / b8["macs_per_cycle_per_mm2"],
+        "ratio_energy_per_mac": pw["pj_per_mac"] / b8["pj_per_mac"],
+        "work_dir": _rel(Path(pw["files"]["sta_log"]).parent, out),
+    }
 
 
 def _mixlane_version() -> str:
@@ -591,6 +627,11 @@ def validate_report(report: dict[str, Any]) -> None:
             for key in ("macs_per_cycle", "macs_per_cycle_per_mm2", "power_w", "pj_per_mac", "energy_per_cycle_pj"):
                 if not (_finite(v.get(key)) and v[key] > 0):
                     problems.append(f"{role}.precisions[{p}].{key}={v.get(key)!r}")
+    mix = report.get("mix")
+    for key in ("macs_per_cycle", "macs_per_cycle_per_mm2", "power_w", "pj_per_mac", "ratio_energy_per_mac",
+                "ratio_macs_per_cycle_per_mm2") if mix else ():
+        if not (_finite(mix.get(key)) and mix[key] > 0):
+            problems.append(f"mix.{key}={mix.get(key)!r}")
     if "8" not in report.get("designs", {}).get("baseline", {}).get("precisions", {}):
         problems.append("baseline has no 8-bit measurement")
     rows = report.get("comparison") or []
@@ -681,6 +722,15 @@ def csv_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "gate_check": "" if gate is None else ("pass" if gate["passed"] else "FAIL"),
                 "library": report["library"], "engine_version": report["engine_version"],
             })
+    mix = report.get("mix")
+    if mix:
+        row = dict(rows[0])
+        row.update({k: mix[k] for k in ("power_w", "internal_w", "switching_w", "leakage_w", "energy_per_cycle_pj",
+                                        "macs_per_cycle", "measured_macs_per_cycle", "pj_per_mac",
+                                        "macs_per_cycle_per_mm2", "ratio_macs_per_cycle",
+                                        "ratio_macs_per_cycle_per_mm2", "ratio_energy_per_mac")})
+        row["precision"] = f"mix {mix['label']}"
+        rows.insert(len(report["designs"]["config"]["precisions"]), row)
     return rows
 
 
@@ -728,10 +778,19 @@ def render_markdown(report: dict[str, Any]) -> str:
         rows.append([f"{r['precision']} bit", r["macs_per_cycle"], _ratio(r["ratio_macs_per_cycle"]),
                      _fmt(r["macs_per_cycle_per_mm2"], 4), _ratio(r["ratio_macs_per_cycle_per_mm2"]),
                      _fmt(r["pj_per_mac"], 4), _ratio(r["ratio_energy_per_mac"])])
+    mix = report.get("mix")
+    if mix:
+        rows.append([f"mix {mix['label']}", _fmt(mix["macs_per_cycle"], 4), _ratio(mix["ratio_macs_per_cycle"]),
+                     _fmt(mix["macs_per_cycle_per_mm2"], 4), _ratio(mix["ratio_macs_per_cycle_per_mm2"]),
+                     _fmt(mix["pj_per_mac"], 4), _ratio(mix["ratio_energy_per_mac"])])
     b8 = base["precisions"]["8"]
     rows.append(["baseline, 8 bit", b8["macs_per_cycle"], "1.00x", _fmt(b8["macs_per_cycle_per_mm2"], 4), "1.00x",
                  _fmt(b8["pj_per_mac"], 4), "1.00x"])
     lines.append(_md_table(["precision", "MACs/cycle", "ratio", "MACs/cycle/mm^2", "ratio", "pJ/MAC", "ratio"], rows))
+    if mix:
+        lines += ["", f"Mix row: precisions drawn as `{mix['label']}` (precision:fraction; per operation in "
+                  f"`uniform`/`pattern` mode, per lane in `channel` mode, per element in `element` mode); "
+                  f"MACs/cycle is the mean of the workload's ACC operations."]
     lines += ["", "## Area per block (um^2)", ""]
     rows = []
     for g in BLOCK_GROUPS:

@@ -233,6 +233,59 @@ def test_synth_reuses_the_cached_baseline(run_default, tmp_path):
     assert json.loads((tmp_path / "dense" / "report.json").read_text())["workload"]["zero_fraction"] == 0.0
 
 
+def test_synth_precision_mix(tmp_path):
+    """--workload mix=...: one more power measurement of the configuration at that mix, in every report file,
+    its results checked against the golden model like the others."""
+    _need_tools()
+    out = tmp_path / "mix"
+    res = run_cli("synth", "--preset", "channel-3level", "--set", "width=32", "--workload",
+                  "ops=64,window=32,warmup=8,mix=1:0.5/4:0.5", "-o", out)
+    assert res.returncode == 0, res.stderr
+    report = json.loads((out / "report.json").read_text())
+    mix = report["mix"]
+    assert mix["label"] == "1:0.5/4:0.5" and report["workload"]["mix"] == "1:0.5/4:0.5"
+    # channel mode: 8 lanes, half at 1 bit (4 elements each), half at 4 bits (1 element each)
+    assert mix["macs_per_cycle"] == 4 * 4 + 4 * 1 and mix["results_checked"] > 0
+    p1, p4 = (report["designs"]["config"]["precisions"][k]["pj_per_mac"] for k in ("1", "4"))
+    assert p1 < mix["pj_per_mac"] < p4
+    assert "| mix 1:0.5/4:0.5 |" in (out / "report.md").read_text()
+    rows = list(csv.DictReader((out / "report.csv").open()))
+    assert [r["precision"] for r in rows if r["role"] == "config"] == ["1", "2", "4", "mix 1:0.5/4:0.5"]
+    assert "mix" in res.stdout and "(1:0.5/4:0.5)" in res.stdout
+
+
+@pytest.mark.parametrize("spec, needle", [("mix=3:1", "precision 3 is not one this configuration runs"),
+                                          ("mix=1:0.5/2:0.4", "whose fractions sum to 1"),
+                                          ("mix=1:x", "mix='1:x' is not allowed")])
+def test_synth_bad_precision_mix(spec, needle, tmp_path):
+    res = run_cli("synth", "--set", "width=32", "--workload", spec, "-o", tmp_path / "out")
+    assert needle in _error_line(res)
+
+
+def test_mix_meta_follows_the_mode():
+    import numpy as np
+
+    from mixlane.config import preset
+    from mixlane.golden import decode
+    from mixlane.synth.power import mix_meta
+
+    mix = {1: 0.25, 2: 0.5, 4: 0.25}
+    for name, width in (("default", 128), ("pattern-sysmol", 128), ("channel-3level", 128), ("element", 32)):
+        cfg = preset(name).replace(width=width)
+        meta = mix_meta(cfg, mix, 400, np.random.default_rng(0))
+        layout = decode(cfg, meta)
+        if name == "channel-3level":        # per lane, fixed: exactly 8/16/8 of the 32 lanes
+            assert (meta == meta[0]).all()
+            assert sorted(np.bincount(meta[0], minlength=3).tolist()) == [8, 8, 16]
+        elif name == "element":             # per element: every precision occurs in most registers
+            assert all(((layout == p).any(axis=1)).mean() > 0.9 for p in mix)
+        else:                               # per operation: one precision per register, fractions near the mix
+            per_op = [int(np.unique(r[r > 0]).max()) for r in layout] if name == "default" else None
+            if per_op is not None:
+                frac = {p: per_op.count(p) / len(per_op) for p in mix}
+                assert all(abs(frac[p] - f) < 0.07 for p, f in mix.items()), frac
+
+
 def test_parse_workload():
     from mixlane.synth.power import parse_workload
 
@@ -240,7 +293,8 @@ def test_parse_workload():
     assert parse_workload("sparse,ops=800,seed=0,glitches=1") == {"zero_fraction": 0.75, "ops": 800, "seed": 0,
                                                                    "glitches": True}
     assert parse_workload("zeros=0.25, window=64 ,warmup=4") == {"zero_fraction": 0.25, "window": 64, "warmup": 4}
-    for bad in ("", "dense,", "ops=8,dense", "glitches=maybe", "seed=-1", "window=x"):
+    assert parse_workload("mix=2:0.7/4:0.3") == {"mix": {2: 0.7, 4: 0.3}}
+    for bad in ("", "dense,", "ops=8,dense", "glitches=maybe", "seed=-1", "window=x", "mix=2:0.7", "mix=2"):
         with pytest.raises(SynthError, match="--workload"):
             parse_workload(bad)
 
