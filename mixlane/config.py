@@ -354,6 +354,8 @@ PRESETS: dict[str, tuple[str, Config]] = {
     "default": ("uniform 1/2/4-bit, 128-bit registers, one 32-bit accumulator", Config()),
     "uniform-1248": ("uniform 1/2/4/8-bit, 128-bit registers",
                      Config(precisions=(1, 2, 4, 8))),
+    "uniform-12": ("uniform 1/2-bit only, 128-bit: the smallest lanes (2x2), for the 1- and 2-bit area goals",
+                   Config(precisions=(1, 2))),
     "pattern-sysmol": ("four precision patterns over 1/2/4 bits (4b, 2b, 1b, 4b+2b halves), 128-bit",
                        Config(precision_mode="pattern",
                               patterns=(((4, 32),), ((2, 64),), ((1, 128),), ((4, 16), (2, 32))))),
