@@ -1014,7 +1014,8 @@ def _compare_tables(reports: list[dict[str, Any]], labels: list[str], bases: lis
         gate = "-" if r["gate_check"] is None else ("PASS" if r["gate_check"]["passed"] else "FAIL")
         rows.append([lab, f"{c['summary']} ({c['config_hash'][:8]})", f"{b['summary']} ({b['config_hash'][:8]})",
                      r["library"], r["engine_version"].split(" (")[0], f"{r['clock_ns']:g}",
-                     f"{w['n_ops']} ops, {w['zero_fraction']:.0%} zeros, window {w['window_cycles']}", gate])
+                     f"{w['n_ops']} ops, {w['zero_fraction']:.0%} zeros, window {w['window_cycles']}"
+                     + (f", mix {w['mix']}" if w.get("mix") else ""), gate])
     tables.append(("runs", "Runs", head, rows))
 
     rows = []
@@ -1024,6 +1025,13 @@ def _compare_tables(reports: list[dict[str, Any]], labels: list[str], bases: lis
                          _fmt(row["macs_per_cycle_per_mm2"], 4), _ratio(row["ratio_macs_per_cycle_per_mm2"]),
                          _fmt(row["pj_per_mac"], 4), _ratio(row["ratio_energy_per_mac"]),
                          _ratio(row["ratio_area"])])
+        mix = r.get("mix")
+        if mix:
+            c, b = r["designs"]["config"], r["designs"]["baseline"]
+            rows.append([lab, f"mix {mix['label']}", _fmt(mix["macs_per_cycle"], 4),
+                         _ratio(mix["ratio_macs_per_cycle"]), _fmt(mix["macs_per_cycle_per_mm2"], 4),
+                         _ratio(mix["ratio_macs_per_cycle_per_mm2"]), _fmt(mix["pj_per_mac"], 4),
+                         _ratio(mix["ratio_energy_per_mac"]), _ratio(c["area_um2"] / b["area_um2"])])
     for b in bases:
         v = b["design"]["precisions"]["8"]
         rows.append([b["label"], "8 bit", v["macs_per_cycle"], "1.00x", _fmt(v["macs_per_cycle_per_mm2"], 4), "1.00x",

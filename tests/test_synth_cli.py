@@ -252,6 +252,9 @@ def test_synth_precision_mix(tmp_path):
     rows = list(csv.DictReader((out / "report.csv").open()))
     assert [r["precision"] for r in rows if r["role"] == "config"] == ["1", "2", "4", "mix 1:0.5/4:0.5"]
     assert "mix" in res.stdout and "(1:0.5/4:0.5)" in res.stdout
+    res = run_cli("report", out, "-o", tmp_path / "cmp")
+    assert res.returncode == 0, res.stderr
+    assert "| mix | mix 1:0.5/4:0.5 | 20.00 |" in (tmp_path / "cmp" / "report.md").read_text()
 
 
 @pytest.mark.parametrize("spec, needle", [("mix=3:1", "precision 3 is not one this configuration runs"),
