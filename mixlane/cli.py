@@ -146,7 +146,7 @@ def cmd_synth(args) -> int:
                            gate_vectors=args.gate_vectors, gate_scenarios=tuple(args.gate_scenario or ()) or None,
                            yosys=args.yosys, jobs=args.jobs, transistors=args.transistors, command=command,
                            progress=_progress, cache_dir=None if args.no_cache else default_cache_dir(),
-                           mix=wl["mix"])
+                           mix=wl["mix"], adder_cells=not args.no_adder_cells)
         paths = write_reports(report, out)
     except OSError as exc:
         raise CliError(f"{exc.filename or out}: {exc.strerror or exc}") from None
@@ -225,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--clock-ns", type=float, default=DEFAULT_CLOCK_NS,
                    help="clock period for ABC, timing and power (default: %(default)s)")
     g.add_argument("--yosys", default=DEFAULT_YOSYS, help="Yosys engine (default: the pinned %(default)s)")
+    g.add_argument("--no-adder-cells", action="store_true",
+                   help="leave full adders as gates for ABC instead of the liberty's full-adder cell (FAX1 in OSU "
+                        "0.18 um; found by its functions), in both designs")
     g = p.add_argument_group("power workload (per precision)")
     g.add_argument("--workload", metavar="SPEC",
                    help="NAME[,key=value...] or key=value[,...]; names: relu (50%% zero activations, the "

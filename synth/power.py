@@ -530,6 +530,8 @@ def parse_vcd(path: str | Path, scope: str | None = None) -> VcdActivity:
                         names = [base] if width == 1 else [f"{base}[{width - 1 - k}]" for k in range(width)]
                     for k, name in enumerate(names):
                         act.bits.setdefault(name, start + k)
+                    if not m and width == 1:      # Icarus dumps a `wire [0:0] n` as plain `n`; OpenSTA names it n[0]
+                        act.bits.setdefault(f"{base}[0]", start)
                     ids.setdefault(code, []).append((start, width))
                     cur.extend("x" * width)
             i = j + 1

@@ -203,7 +203,8 @@ def default_cache_dir() -> Path:
 
 
 def baseline_cache_key(verilog: str | Path, *, liberty: Path, cell_models: Path, clock_ns: float,
-                       tools: dict[str, str], transistors: bool, workload: dict[str, Any]) -> str:
+                       tools: dict[str, str], transistors: bool, workload: dict[str, Any],
+                       adder_cells: bool = True) -> str:
     """SHA-256 over everything a baseline measurement depends on: the generated Verilog, the liberty and
     cell-model files, clock, tool versions, power workload, and the measuring code and scripts themselves
     (``mixlane.synth``), so that a change in any of them measures again."""
@@ -214,7 +215,8 @@ def baseline_cache_key(verilog: str | Path, *, liberty: Path, cell_models: Path,
             for p in sorted(here.rglob("*")) if p.is_file() and p.suffix in (".py", ".ys", ".tcl", ".v", ".constr")}
     blob = json.dumps({"verilog": _file_digest(verilog), "liberty": _file_digest(liberty),
                        "cell_models": _file_digest(cell_models), "clock_ns": float(clock_ns), "tools": tools,
-                       "transistors": bool(transistors), "workload": workload, "code": code,
+                       "transistors": bool(transistors), "adder_cells": bool(adder_cells), "workload": workload,
+                       "code": code,
                        "schema": SCHEMA}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -285,11 +287,12 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
               gate_scenarios: tuple[str, ...] | list[str] = GATE_SCENARIOS, yosys: str = DEFAULT_YOSYS,
               sta: str = DEFAULT_STA, jobs: int = 1, transistors: bool = False, command: str | None = None,
               progress: Progress | None = None, cache_dir: str | Path | None = None,
-              mix: dict[int, float] | None = None) -> dict[str, Any]:
+              mix: dict[int, float] | None = None, adder_cells: bool = True) -> dict[str, Any]:
     """Synthesize ``cfg`` and its INT8 baseline, measure timing and power, compare; return the report dict.
 
     ``out_dir`` receives one work folder per design (``config/``, ``baseline/``: scripts, logs, netlist,
     ``sta/``, ``power_p<P>/``, ``gate_check/``). ``jobs`` runs that many synthesis/power steps at once.
+    ``adder_cells``: map full adders to the liberty's full-adder cell (:func:`mixlane.synth.flow.synthesize`).
     ``mix`` (precision -> fraction): also measure the configuration's power under that precision mix
     (:func:`mixlane.synth.power.mix_meta`), reported as ``report["mix"]``.
     ``progress`` gets one line per step start and end, with elapsed times. ``cache_dir``: reuse the
@@ -351,7 +354,7 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
         clock.say(f"{role}: synthesis (Yosys, per-block ABC) ...")
         t0 = time.perf_counter()
         syn = synthesize(verilog[role], out / role, liberty=lib, clock_ns=clock_ns, yosys=yosys,
-                         generic=transistors)
+                         generic=transistors, adder_cells=adder_cells)
         clock.say(f"{role}: synthesis done in {time.perf_counter() - t0:.1f} s: {syn['area_um2']:,.0f} um^2, "
                   f"{syn['cells']:,} cells")
         return syn
@@ -381,7 +384,7 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
     cache_key = None
     if cache_dir is not None and not same:
         cache_key = baseline_cache_key(verilog["baseline"], liberty=lib, cell_models=models, clock_ns=clock_ns,
-                                       tools=env["tools"], transistors=transistors,
+                                       tools=env["tools"], transistors=transistors, adder_cells=adder_cells,
                                        workload=dict(zero_fraction=zero_fraction, power_ops=power_ops,
                                                      window=window, warmup=warmup, seed=seed, glitches=glitches))
         hit = load_cached_baseline(Path(cache_dir), cache_key, out / "baseline")
@@ -451,6 +454,7 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
         "tools": {**env["tools"], "python": sys.version.split()[0]},
         "engine": syns["config"]["engine"], "engine_version": syns["config"]["engine_version"],
         "library": syns["config"]["library"], "liberty": str(lib), "cell_models": str(models),
+        "adder_cell": syns["config"].get("adder_cell"),
         "clock_ns": float(clock_ns),
         "workload": {"zero_fraction": zero_fraction, "mix": None if mix is None else mix_label(mix),
                      "n_ops": power_ops, "window_cycles": window,
@@ -563,6 +567,7 @@ def _design_entry(role: str, c: Any, syn: dict[str, Any], tim: dict[str, Any], p
         "precisions": precisions,
         "gate_check": gate,
         "synthesis": {"seconds": syn["seconds"], "netlist": _rel(syn["netlist"], out),
+                      "adder_cell": syn.get("adder_cell"), "adder_cells": syn.get("adder_cells", 0),
                       "verilog": _rel(syn["verilog"], out),
                       "logs": {k: _rel(v, out) for k, v in syn["logs"].items()},
                       "scripts": [_rel(Path(syn["netlist"]).parent / f"{k}.ys", out) for k in syn["logs"]],
@@ -741,6 +746,8 @@ def _header_md(report: dict[str, Any]) -> list[str]:
         f"{report['tools']['iverilog']}",
         f"- library: `{report['library']}` ({report['liberty']}), cell models {report['cell_models']}",
         f"- clock for power: {report['clock_ns']:g} ns ({1000 / report['clock_ns']:.0f} MHz); Fmax from OpenSTA",
+        "- full adders: " + (f"library cell `{report['adder_cell']}` (Yosys extract_fa), in both designs"
+                             if report.get("adder_cell") else "gates mapped by ABC (no full-adder cell used)"),
         f"- workload per precision: {w['n_ops']} operations, {w['zero_fraction']:.0%} zero activations, "
         f"READ_LOAD every {w['read_every']}, window {w['window_cycles']} cycles after {w['warmup_cycles']} "
         f"warm-up, seed {w['seed']}, {w['simulation']}",

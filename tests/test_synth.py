@@ -79,6 +79,43 @@ def test_scripts_run_and_report(syn):
         assert (work / name).is_file(), name
 
 
+def test_full_adders_become_library_cells(syn, tmp_path):
+    """extract_fa + techmap put the liberty's full-adder cell in the compressors (lanes, tree) of both
+    designs; --no-adder-cells keeps them as gates, and the cells found are really full adders."""
+    assert syn["adder_cell"] == "FAX1" and syn["adder_cells"] == syn["cells_by_type"]["FAX1"] > 20
+    assert syn["blocks"]["multipliers"]["cells_by_type"].get("FAX1", 0) > 0
+    assert syn["blocks"]["adder_tree"]["cells_by_type"].get("FAX1", 0) > 0
+    work = Path(syn["netlist"]).parent
+    assert "FAX1 fa (.A(A[i]), .B(B[i]), .C(C[i]), .YC(X[i]), .YS(Y[i]))" in (work / "adder_map.v").read_text()
+
+
+def test_adder_cells_can_be_disabled(syn_default, tmp_path):
+    plain = synthesize(Config(width=32), tmp_path / "plain", clock_ns=CLOCK_NS, generic=False, adder_cells=False)
+    assert plain["adder_cell"] is None and "FAX1" not in plain["cells_by_type"]
+    assert "no full-adder cell" in (tmp_path / "plain" / "liberty.ys").read_text()
+    assert plain["area_um2"] > syn_default["area_um2"]          # gates cost more than FAX1 cells
+
+
+def test_find_full_adder_reads_cell_functions(tmp_path):
+    assert flow.find_full_adder(flow.DEFAULT_LIBERTY) == {"cell": "FAX1", "inputs": ["A", "B", "C"],
+                                                          "carry": "YC", "sum": "YS", "area": 120.0} \
+        if flow.DEFAULT_LIBERTY.is_file() else True
+    lib = tmp_path / "t.lib"
+    cell = ('cell ({name}) {{ area : {area}; pin(A) {{ direction : input; }} pin(B) {{ direction : input; }} '
+            'pin(CI) {{ direction : input; }} pin(CO) {{ direction : output; function : "{co}"; }} '
+            'pin(S) {{ direction : output; function : "{s}"; }} }}\n')
+    lib.write_text("library (t) {\n"
+                   + cell.format(name="NOTFA", area=1, co="(A&B)|(A&CI)", s="A^B^CI")          # carry wrong
+                   + cell.format(name="FA_BIG", area=9, co="A B + B CI + CI A", s="(A^B)^CI")
+                   + cell.format(name="FA_SMALL", area=5, co="(A*B)+(CI*(A+B))", s="!(!(A^B)^CI)")
+                   + "}\n")
+    fa = flow.find_full_adder(lib)
+    assert fa == {"cell": "FA_SMALL", "inputs": ["A", "B", "CI"], "carry": "CO", "sum": "S", "area": 5.0}
+    assert flow.eval_liberty_function("A' B + !C", {"A": 0, "B": 1, "C": 1}) == 1
+    with pytest.raises(ValueError):
+        flow.eval_liberty_function("(A B", {"A": 1, "B": 1})
+
+
 def test_blocks_partition_the_total(syn):
     blocks = syn["blocks"]
     assert list(blocks) == list(BLOCK_GROUPS)
