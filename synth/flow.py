@@ -485,7 +485,7 @@ def _adder_cells_script(fa: dict[str, Any] | None) -> str:
              "# creates (no src) take the block; cells already without src are set aside meanwhile",
              "setattr -set src \"mixlane_untagged\" c:* a:src %d"]
     for group in BLOCK_GROUPS:
-        lines.append(f"extract_fa -fa c:* a:src=mixlane_block:{group} %i")
+        lines.append(f"extract_fa -fa c:* a:src=*mixlane_block:{group}* %i")
         lines.append(f"setattr -set src \"mixlane_block:{group}\" c:* a:src %d")
     lines.append("setattr -unset src c:* a:src=mixlane_untagged %i")
     lines.append("techmap -map adder_map.v t:$fa")

@@ -182,6 +182,8 @@ def test_synth_baseline_is_the_configuration(run_int8):
     with open(out / "report.csv") as fh:
         (t,) = list(csv.DictReader(fh))
     assert t["role"] == "config+baseline" and float(t["ratio_energy_per_mac"]) == 1.0
+    # the conventional multipliers' full adders (Yosys maccmap) are library full-adder cells too
+    assert report["adder_cell"] == "FAX1" and report["designs"]["config"]["synthesis"]["adder_cells"] > 100
 
 
 def test_report_compares_runs(run_default, run_int8, tmp_path):
