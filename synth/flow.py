@@ -462,6 +462,32 @@ def find_full_adder(liberty: str | Path) -> dict[str, Any] | None:
     return best
 
 
+def find_buffer(liberty: str | Path) -> str | None:
+    """The smallest non-inverting single-input buffer cell of ``liberty`` (ABC's ``set_driving_cell``)."""
+    from .power import _groups, _liberty_tree
+
+    path = Path(liberty)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", errors="replace") as f:
+        tree = _liberty_tree(f.read().splitlines())
+    best = None
+    for cell in _groups(tree, "cell"):
+        pins = list(_groups(cell, "pin"))
+        ins = [p["arg"] for p in pins if p["attrs"].get("direction", ("",))[0] == "input"]
+        outs = [p["attrs"].get("function", ("",))[0] for p in pins
+                if p["attrs"].get("direction", ("",))[0] == "output"]
+        if len(ins) != 1 or len(outs) != 1 or not outs[0] or "dont_use" in cell["attrs"]:
+            continue
+        try:
+            ok = [eval_liberty_function(outs[0], {ins[0]: v}) for v in (0, 1)] == [0, 1]
+        except ValueError:
+            continue
+        area = float(cell["attrs"].get("area", ("inf",))[0])
+        if ok and (best is None or area < best[0]):
+            best = (area, cell["arg"])
+    return None if best is None else best[1]
+
+
 def adder_map_verilog(fa: dict[str, Any]) -> str:
     """Yosys techmap file turning ``$fa`` cells (from ``extract_fa``) into the library's full-adder cell."""
     a, b, c = fa["inputs"]
@@ -495,14 +521,15 @@ def _adder_cells_script(fa: dict[str, Any] | None) -> str:
 
 def synthesize(design: Any, out_dir: str | Path, liberty: str | Path | None = None,
                clock_ns: float = DEFAULT_CLOCK_NS, *, yosys: str = DEFAULT_YOSYS, generic: bool = True,
-               top: str = TOP_NAME, driver_cell: str = "BUFX2", output_load: float = 10.0,
+               top: str = TOP_NAME, driver_cell: str | None = None, output_load: float = 10.0,
                timeout: float | None = None, adder_cells: bool = True) -> dict[str, Any]:
     """Synthesize one datapath; ``out_dir`` is the work folder and keeps scripts, logs, JSON and netlist.
 
     ``design`` is a :class:`mixlane.config.Config` (Verilog generated into ``out_dir``) or the path of a
     generated ``mixlane_datapath.v``. ``liberty`` defaults to OSU 0.18 um (:data:`DEFAULT_LIBERTY`).
     ``clock_ns`` is ABC's delay target (``-D``; no visible effect at 8-15 ns, every block meets it). ABC
-    also buffers and sizes gates (``-constr``: block inputs driven by ``driver_cell``, block outputs
+    also buffers and sizes gates (``-constr``: block inputs driven by ``driver_cell``, default the liberty's
+    smallest buffer (:func:`find_buffer`; BUFX2 in OSU 0.18 um), block outputs
     loaded with ``output_load`` fF; 0.02 to 20 made no difference). ``generic`` also runs ``generic.ys``
     (Yosys gates and transistor estimate) concurrently. ``adder_cells``: full adders (3-input XOR and
     majority on the same inputs, found by ``extract_fa``) become the liberty's full-adder cell
@@ -546,6 +573,11 @@ def synthesize(design: Any, out_dir: str | Path, liberty: str | Path | None = No
             block_of_module(mod, top)  # raises for a submodule no group claims
     lib_name = _stage(lib_path, work)
     netlist = f"{top}_mapped.v"
+    if driver_cell is None:
+        driver_cell = find_buffer(work / lib_name)
+        if driver_cell is None:
+            raise SynthError(f"liberty {lib_path.name}: no buffer cell (one input, output = input) for ABC's "
+                             f"driving cell; pass driver_cell")
     (work / "abc.constr").write_text(render_script("abc.constr", {"DRIVER_CELL": driver_cell,
                                                                    "OUTPUT_LOAD": output_load}))
     common = {"VERILOG": verilog.name, "TOP": top}

@@ -111,6 +111,13 @@ def test_find_full_adder_reads_cell_functions(tmp_path):
                    + "}\n")
     fa = flow.find_full_adder(lib)
     assert fa == {"cell": "FA_SMALL", "inputs": ["A", "B", "CI"], "carry": "CO", "sum": "S", "area": 5.0}
+    assert flow.find_buffer(lib) is None
+    one = 'cell ({n}) {{ area : {a}; pin(A) {{ direction : input; }} pin(Y) {{ direction : output; function : "{f}"; }} }}\n'
+    lib.write_text("library (t) {\n" + one.format(n="INV", a=1, f="!A") + one.format(n="BUF4", a=4, f="A")
+                   + one.format(n="BUF2", a=2, f="(A)") + "}\n")
+    assert flow.find_buffer(lib) == "BUF2"
+    if flow.DEFAULT_LIBERTY.is_file():
+        assert flow.find_buffer(flow.DEFAULT_LIBERTY) == "BUFX2"
     assert flow.eval_liberty_function("A' B + !C", {"A": 0, "B": 1, "C": 1}) == 1
     with pytest.raises(ValueError):
         flow.eval_liberty_function("(A B", {"A": 1, "B": 1})
