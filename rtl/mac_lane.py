@@ -74,9 +74,11 @@ class SumTogetherLane(wiring.Component):
         1-bit elements are {-1, +1} (XNOR) instead of {0, 1} (AND).
     centred : bool
         Place each precision's bits at :func:`centre_shift` (the result is scaled by ``2**shifts[code]``)
-        and share inputs regardless of sign: a bit that is negative in one precision and positive in
-        another enters through an XOR with a code-dependent constant. ``lane_bits ** 2`` inputs instead of
-        up to ~1.5x that; only for datapaths where every lane of a register has the same code (``uniform``).
+        on the cells of one ``lane_bits x lane_bits`` AND array, ``a`` as is and ``w`` permuted per
+        precision, cells a precision does not use masked by the code; a cell that is negative in one
+        precision and positive in another enters through an XOR with a code-dependent constant.
+        ``lane_bits ** 2`` inputs instead of up to ~1.5x that; only for datapaths where every lane of a
+        register has the same code (``uniform``).
 
     Members
     -------
@@ -106,14 +108,31 @@ class SumTogetherLane(wiring.Component):
                        if self._centred else 0 for p in self._precisions}
 
         # slot groups: key -> per precision its terms there; slot k of a group ORs the k-th term of each.
-        # Not centred: key (col, negative), every slot has a fixed sign. Centred: key (col,), mixed signs.
+        # Not centred: key (col, negative), every slot has a fixed sign.
+        # Centred: key (col, u), the cell of the lane_bits x lane_bits array that multiplies a[u] by w'[col-u]
+        # (one term per precision, signs mixed), where w' is w permuted per precision (self._perm[p][j] = v:
+        # the element order reversed, which lands every product of the precision on the array's centre
+        # columns): one AND per cell and one operand multiplexer per w bit instead of a multiplexer per cell.
+        # Constant terms (bipolar -1s) take a cell their precision leaves free.
         by_key: dict[tuple, dict[int, list]] = defaultdict(dict)
+        self._perm: dict[int, dict[int, int]] = {p: {} for p in self._precisions}
+        P = self._lane_bits
         for p in self._precisions:
             terms = lane_terms(p, lane_bits=self._lane_bits, packed=self._packed, a_signed=self._a_signed,
                                w_signed=self._w_signed, bipolar=self._bipolar)
-            for t in terms:
+            for t in sorted(terms, key=lambda t: t[2] == "one"):
                 t = (t[0] + self._shift[p],) + tuple(t[1:])
-                key = (t[0],) if self._centred else (t[0], t[1])
+                col, _, kind, u, v = t
+                if not self._centred:
+                    key = (col, t[1])
+                elif kind != "one":
+                    key, j = (col, u), col - u
+                    if not 0 <= j < P or self._perm[p].setdefault(j, v) != v or p in by_key.get(key, {}):
+                        raise AssertionError(f"centred lane: term {t} of precision {p} has no array cell "
+                                             f"(the permutation of w is not consistent)")
+                else:
+                    free = [u for u in range(max(0, col - P + 1), min(P, col + 1)) if p not in by_key[(col, u)]]
+                    key = (col, free[0]) if free else (col, P + len([k for k in by_key if k[0] == col]))
                 by_key[key].setdefault(p, []).append(t)
         # per slot (key, k): the inversion for every code (a bit with negative weight b enters as ~b, and
         # -2**col moves to the code's offset); codes without a term there take the common value, else 0
@@ -175,17 +194,9 @@ class SumTogetherLane(wiring.Component):
             sel[p] = Signal(name=f"sel{p}")
             m.d.comb += sel[p].eq(self.en & (self.code == idx))
         gated_a = {}
-        for p in self._precisions:
+        for p in self._precisions if not self._centred else ():
             gated_a[p] = Signal(self._lane_bits, name=f"a_sel{p}")
             m.d.comb += gated_a[p].eq(self.a & sel[p].replicate(self._lane_bits))
-        inv_sig: dict[tuple[bool, ...], Signal] = {}     # one decoded signal per code-dependent inversion
-
-        def inversion(inv):
-            if inv not in inv_sig:
-                mask = sum(1 << c for c, x in enumerate(inv) if x)
-                inv_sig[inv] = s = Signal(name=f"inv_{mask:x}")
-                m.d.comb += s.eq(Const(mask, len(inv)).bit_select(self.code, 1))
-            return inv_sig[inv]
 
         def term_bit(p, kind, u, v):
             if kind == "and":
@@ -194,20 +205,67 @@ class SumTogetherLane(wiring.Component):
                 return sel[p] & ~(self.a[u] ^ self.w[v])
             return sel[p]
 
+        code_sig: dict[tuple[str, int], Signal] = {}   # decoded code sets, shared by the cells
+
+        def code_in(name, mask):
+            if (name, mask) not in code_sig:
+                code_sig[(name, mask)] = s = Signal(name=f"{name}_{mask:x}")
+                m.d.comb += s.eq(Const(mask, 1 << len(self.code)).bit_select(self.code, 1))
+            return code_sig[(name, mask)]
+
+        w_perm = {}
+        if self._centred:     # w' per column: the w bit each precision puts there, gated by its select
+            for j in range(self._lane_bits):
+                srcs = defaultdict(list)
+                for p in self._precisions:
+                    if j in self._perm[p]:
+                        srcs[self._perm[p][j]].append(sel[p])
+                w_perm[j] = s = Signal(name=f"w_perm{j}")
+                expr = 0
+                for v, sels in sorted(srcs.items()):
+                    gate = sels[0]
+                    for g in sels[1:]:
+                        gate = gate | g
+                    expr = expr | (gate & self.w[v])
+                m.d.comb += s.eq(expr)
+
+        def centred_bit(col, key, per_p):
+            u, j = key[1], col - key[1]
+            ors = []
+            ands = [p for p, ts in per_p.items() if ts[0][2] == "and"]
+            if ands:
+                live = {p for p in self._precisions if j in self._perm[p]}
+                cell = self.a[u] & w_perm[j]
+                if set(ands) != live:      # other precisions route a w bit here that this cell must drop
+                    mask = sum(1 << self._precisions.index(p) for p in ands)
+                    cell = cell & code_in("keep", mask)
+                ors.append(cell)
+            for p, ts in per_p.items():
+                if ts[0][2] == "xnor":
+                    ors.append(sel[p] & ~(self.a[u] ^ w_perm[j]))
+                elif ts[0][2] == "one":
+                    ors.append(sel[p])
+            return ors
+
         cols: dict[int, list] = defaultdict(list)
         for col, key, k, inv in self._slots:
             per_p = self._by_key[key]
-            ors = [term_bit(p, ts[k][2], ts[k][3], ts[k][4]) for p, ts in per_p.items() if k < len(ts)]
+            if self._centred:
+                ors = centred_bit(col, key, per_p)
+            else:
+                ors = [term_bit(p, ts[k][2], ts[k][3], ts[k][4]) for p, ts in per_p.items() if k < len(ts)]
             expr = ors[0]
             for o in ors[1:]:
                 expr = expr | o
             tag = "".join("n" if x else "p" for x in sorted(set(inv))) if len(set(inv)) > 1 else \
                 ("n" if inv[0] else "p")
-            bit = Signal(name=f"pp_c{col}{tag}{k}")
+            name = f"pp_c{col}_a{key[1]}{tag}" if self._centred else f"pp_c{col}{tag}{k}"
+            bit = Signal(name=name)
             if all(inv):
                 m.d.comb += bit.eq(~expr)
             elif any(inv):
-                m.d.comb += bit.eq(expr ^ inversion(inv))
+                mask = sum(1 << c for c, x in enumerate(inv) if x)
+                m.d.comb += bit.eq(expr ^ code_in("inv", mask))
             else:
                 m.d.comb += bit.eq(expr)
             cols[col].append(bit)
