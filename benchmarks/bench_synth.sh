@@ -29,3 +29,5 @@ for w in 64 128 256 512; do
 done
 "$MIXLANE" report "$OUT"/widths/default_w{64,128,256,512} -o "$OUT/widths/compare" \
     --title "default configuration against INT8 at widths 64-512"
+"$(dirname "$MIXLANE")/python" benchmarks/synth_tables.py "$OUT" > "$OUT/tables.md"
+echo "tables for docs/benchmarks.md: $OUT/tables.md"
