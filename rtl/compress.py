@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 
-from amaranth.hdl import Const, Module, Signal, signed, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -155,8 +155,12 @@ class ReductionTree(wiring.Component):
             return m
         full = Signal(n, name="tree_scaled")
         m.d.comb += full.eq(row0 + row1)
-        with m.Switch(self.code):
-            for s in sorted(set(self._shifts)):
-                with m.Case(*[c for c, x in enumerate(self._shifts) if x == s]):
-                    m.d.comb += self.total.eq(full[s: s + self._out_width])
+        # continuous assignments (a Mux chain), not a case statement: no `always @*` in the Verilog
+        total = full[:self._out_width]
+        for s in sorted(set(self._shifts) - {0}):
+            mask = sum(1 << c for c, x in enumerate(self._shifts) if x == s)
+            hit = Signal(name=f"tree_shift{s}")
+            m.d.comb += hit.eq(Const(mask, len(self._shifts)).bit_select(self.code, 1))
+            total = Mux(hit, full[s: s + self._out_width], total)
+        m.d.comb += self.total.eq(total)
         return m

@@ -77,8 +77,10 @@ MUTATIONS = {
     "acc_saturation_limit": ("acc", "17'h07fff", "17'h07ffe"),
     "acc_select_range": ("acc", "sel < 2'h2", "sel < 2'h1"),
     "decoder_code_range": ("decoder", "meta < 2'h3", "meta < 2'h2"),
-    "lane_pp_and_to_or": ("lane5", "a_sel4[1] & w[2]", "a_sel4[1] | w[2]"),
-    "lane_xnor_to_and": ("lane2", "a[1] ^ w[1]", "a[1] & w[1]"),
+    "lane_pp_and_to_or": ("lane5", "a[1] & w_perm1", "a[1] | w_perm1"),
+    "lane_xnor_to_and": ("lane2", "a[1] ^ w_perm2", "a[1] & w_perm2"),
+    "lane_sign_xor_dropped": ("lane2", " ^ inv_2;", ";"),
+    "tree_2bit_not_shifted_back": ("tree", "assign tree_shift2 = 2'h3 >> code;", "assign tree_shift2 = 2'h1 >> code;"),
     "tree_sum_xor_to_or": ("tree", "^ tree_l1_c1_s0;", "| tree_l1_c1_s0;"),
     "top_ignores_backpressure": ("", "assign i__ready = ~ stall;", "assign i__ready = 1'h1;"),
 }
