@@ -26,6 +26,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import gzip
+import itertools
 import json
 import math
 import os
@@ -425,66 +426,68 @@ def eval_liberty_function(expr: str, values: dict[str, int]) -> int:
     return v
 
 
+@functools.lru_cache(maxsize=8)
+def _cells(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...],
+                                                             float, bool], ...]:
+    from .power import _groups, _liberty_tree
+
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", errors="replace") as f:
+        tree = _liberty_tree(f.read().splitlines())
+    out = []
+    for cell in _groups(tree, "cell"):
+        pins = list(_groups(cell, "pin"))
+        ins = tuple(p["arg"] for p in pins if p["attrs"].get("direction", ("",))[0] == "input")
+        outs = tuple((p["arg"], p["attrs"].get("function", ("",))[0]) for p in pins
+                     if p["attrs"].get("direction", ("",))[0] == "output")
+        out.append((cell["arg"], ins, outs, float(cell["attrs"].get("area", ("inf",))[0]),
+                    "dont_use" in cell["attrs"]))
+    return tuple(out)
+
+
+def liberty_cells(liberty: str | Path):
+    """Cells of a liberty file (parsed once per file version): ``(name, inputs, ((output, function), ...),
+    area, dont_use)``."""
+    st = Path(liberty).stat()
+    return _cells(str(liberty), st.st_mtime_ns, st.st_size)
+
+
 def find_full_adder(liberty: str | Path) -> dict[str, Any] | None:
     """The smallest cell of ``liberty`` with three inputs and two outputs computing majority (carry) and
     XOR (sum) of them: ``{"cell", "inputs": [a, b, c], "carry", "sum", "area"}``, or None."""
-    from .power import _groups, _liberty_tree
-
-    path = Path(liberty)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", errors="replace") as f:
-        tree = _liberty_tree(f.read().splitlines())
-    import itertools
-
+    combos = list(itertools.product((0, 1), repeat=3))
+    majority, parity = [int(sum(b) >= 2) for b in combos], [sum(b) % 2 for b in combos]
     best = None
-    for cell in _groups(tree, "cell"):
-        pins = list(_groups(cell, "pin"))
-        ins = [p["arg"] for p in pins if p["attrs"].get("direction", ("",))[0] == "input"]
-        outs = {p["arg"]: p["attrs"].get("function", ("",))[0] for p in pins
-                if p["attrs"].get("direction", ("",))[0] == "output"}
-        if len(ins) != 3 or len(outs) != 2 or not all(outs.values()):
+    for name, ins, outs, area, _ in liberty_cells(liberty):
+        if len(ins) != 3 or len(outs) != 2 or not all(fn for _, fn in outs):
             continue
         roles = {}
         try:
-            for name, fn in outs.items():
-                table = [eval_liberty_function(fn, dict(zip(ins, bits)))
-                         for bits in itertools.product((0, 1), repeat=3)]
-                ones = [sum(bits) for bits in itertools.product((0, 1), repeat=3)]
-                if table == [int(n >= 2) for n in ones]:
-                    roles["carry"] = name
-                elif table == [n % 2 for n in ones]:
-                    roles["sum"] = name
+            for pin, fn in outs:
+                table = [eval_liberty_function(fn, dict(zip(ins, bits))) for bits in combos]
+                if table == majority:
+                    roles["carry"] = pin
+                elif table == parity:
+                    roles["sum"] = pin
         except ValueError:
             continue
-        area = float(cell["attrs"].get("area", ("inf",))[0])
         if len(roles) == 2 and (best is None or area < best["area"]):
-            best = {"cell": cell["arg"], "inputs": ins, **roles, "area": area}
+            best = {"cell": name, "inputs": list(ins), **roles, "area": area}
     return best
 
 
 def find_buffer(liberty: str | Path) -> str | None:
     """The smallest non-inverting single-input buffer cell of ``liberty`` (ABC's ``set_driving_cell``)."""
-    from .power import _groups, _liberty_tree
-
-    path = Path(liberty)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", errors="replace") as f:
-        tree = _liberty_tree(f.read().splitlines())
     best = None
-    for cell in _groups(tree, "cell"):
-        pins = list(_groups(cell, "pin"))
-        ins = [p["arg"] for p in pins if p["attrs"].get("direction", ("",))[0] == "input"]
-        outs = [p["attrs"].get("function", ("",))[0] for p in pins
-                if p["attrs"].get("direction", ("",))[0] == "output"]
-        if len(ins) != 1 or len(outs) != 1 or not outs[0] or "dont_use" in cell["attrs"]:
+    for name, ins, outs, area, dont_use in liberty_cells(liberty):
+        if len(ins) != 1 or len(outs) != 1 or not outs[0][1] or dont_use:
             continue
         try:
-            ok = [eval_liberty_function(outs[0], {ins[0]: v}) for v in (0, 1)] == [0, 1]
+            ok = [eval_liberty_function(outs[0][1], {ins[0]: v}) for v in (0, 1)] == [0, 1]
         except ValueError:
             continue
-        area = float(cell["attrs"].get("area", ("inf",))[0])
         if ok and (best is None or area < best[0]):
-            best = (area, cell["arg"])
+            best = (area, name)
     return None if best is None else best[1]
 
 
