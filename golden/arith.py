@@ -11,10 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from mixlane.config import Config
-from .layout import decode
+from .layout import decode, meta_for_precision
 
 __all__ = ["OP_ACC", "OP_LOAD", "OP_READ", "OP_READ_LOAD", "OP_NAMES", "Ops", "Results",
-           "unpack", "pack", "register_sum", "wrap", "saturate", "run"]
+           "unpack", "pack", "register_sum", "register_results", "op_cycles", "elements_at", "peak_macs_per_cycle",
+           "wrap", "saturate", "run"]
 
 OP_ACC, OP_LOAD, OP_READ, OP_READ_LOAD = 0, 1, 2, 3
 OP_NAMES = {OP_ACC: "ACC", OP_LOAD: "LOAD", OP_READ: "READ", OP_READ_LOAD: "READ_LOAD"}
@@ -92,6 +93,44 @@ def register_sum(cfg: Config, a_bits: np.ndarray, w_bits: np.ndarray, meta: np.n
     return (unpack(cfg, a_bits, layout, "a") * unpack(cfg, w_bits, layout, "w")).sum(axis=1)
 
 
+def register_results(cfg: Config, a_bits: np.ndarray, w_bits: np.ndarray, meta: np.ndarray) -> np.ndarray:
+    """What an ACC of each register pair adds to its accumulator ``(B,)``: the golden function of the
+    configuration's architecture (``cfg.architecture.golden``)."""
+    return np.asarray(cfg.architecture.golden_function()(cfg, a_bits, w_bits, meta), dtype=np.int64)
+
+
+def op_cycles(cfg: Config, op: np.ndarray, meta: np.ndarray) -> np.ndarray:
+    """Clock cycles each operation holds the input stream ``(B,)``: an ACC takes the architecture's cycles at
+    its register's precision code (:meth:`mixlane.architectures.Architecture.code_cycles`), every other
+    operation one. Multi-cycle architectures run in ``uniform`` mode (one code per register)."""
+    op = np.asarray(op, dtype=np.int64)
+    table = np.array(cfg.architecture.code_cycles(cfg), dtype=np.int64)
+    if table.max() == 1:
+        return np.ones(len(op), dtype=np.int64)
+    if cfg.precision_mode != "uniform":
+        raise ValueError(f"op_cycles: multi-cycle operations need precision_mode 'uniform', not "
+                         f"{cfg.precision_mode!r}")
+    code = np.asarray(meta, dtype=np.int64)[:, 0]
+    return np.where(op == OP_ACC, table[np.minimum(code, len(table) - 1)], 1)
+
+
+def elements_at(cfg: Config, precision: int) -> int:
+    """Element products of one register pair whose metadata selects ``precision`` (as many ``precision``-bit
+    elements as the mode allows: :func:`mixlane.golden.layout.meta_for_precision`)."""
+    if precision not in cfg.mode_precisions:
+        raise ValueError(f"precision {precision} is not supported by this configuration "
+                         f"({list(cfg.mode_precisions)})")
+    return int((decode(cfg, meta_for_precision(cfg, precision, 1)) > 0).sum())
+
+
+def peak_macs_per_cycle(cfg: Config, precision: int) -> float:
+    """Sustained MACs per cycle of back-to-back ACCs at ``precision``: :func:`elements_at` divided by the
+    cycles one operation takes there."""
+    meta = meta_for_precision(cfg, precision, 1)
+    cycles = int(op_cycles(cfg, np.array([OP_ACC]), meta)[0])
+    return elements_at(cfg, precision) / cycles
+
+
 def wrap(x: int, width: int) -> int:
     """Two's complement wrap of ``x`` to ``width`` bits."""
     half = 1 << (width - 1)
@@ -136,7 +175,8 @@ class Results:
     """What the datapath must produce for an :class:`Ops` batch.
 
     ``index``: position in the batch of each READ/READ_LOAD; ``sel``, ``value``: its result;
-    ``sums``: the register sum of every operation (meaningful for ACC); ``final``: accumulators at the end.
+    ``sums``: the register sum of every operation (meaningful for ACC); ``final``: accumulators at the end;
+    ``cycles``: cycles each operation holds the input stream (:func:`op_cycles`).
     """
 
     index: np.ndarray
@@ -144,11 +184,12 @@ class Results:
     value: np.ndarray
     sums: np.ndarray
     final: list[int]
+    cycles: np.ndarray
 
 
 def run(cfg: Config, ops: Ops, acc: list[int] | None = None) -> Results:
     """Execute ``ops`` from accumulator state ``acc`` (zeros after reset): the expected results."""
-    sums = register_sum(cfg, ops.a, ops.w, ops.meta)
+    sums = register_results(cfg, ops.a, ops.w, ops.meta)
     acc = list(acc) if acc is not None else [0] * cfg.outputs
     ovf = wrap if cfg.overflow == "wrap" else saturate
     A, n_out = cfg.acc_width, cfg.outputs
@@ -169,4 +210,4 @@ def run(cfg: Config, ops: Ops, acc: list[int] | None = None) -> Results:
             if op == OP_READ_LOAD and inside:
                 acc[s] = wrap(bias, A)
     return Results(np.array(idx, dtype=np.int64), np.array(sel_out, dtype=np.int64),
-                   np.array(val, dtype=np.int64), sums, acc)
+                   np.array(val, dtype=np.int64), sums, acc, op_cycles(cfg, ops.op, ops.meta))

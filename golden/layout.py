@@ -14,7 +14,7 @@ import numpy as np
 from mixlane.config import Config
 
 __all__ = ["meta_fields", "meta_field_bits", "decode", "encode_meta_ints", "meta_from_ints",
-           "pattern_layouts", "uniform_meta", "bits_to_ints", "ints_to_bits"]
+           "pattern_layouts", "uniform_meta", "meta_for_precision", "bits_to_ints", "ints_to_bits"]
 
 
 def meta_fields(cfg: Config) -> int:
@@ -86,6 +86,18 @@ def decode(cfg: Config, meta: np.ndarray) -> np.ndarray:
     rows = np.broadcast_to(np.arange(B)[:, None], (B, N))
     out[rows[present], off[present] // pmin] = p[present]
     return out
+
+
+def meta_for_precision(cfg: Config, p: int, n: int = 1) -> np.ndarray:
+    """Metadata giving as many ``p``-bit elements as the mode allows (``p`` in ``cfg.mode_precisions``)."""
+    F = meta_fields(cfg)
+    mode = cfg.precision_mode
+    if mode in ("uniform", "element"):
+        return np.full((n, F), cfg.precisions.index(p), np.int64)
+    if mode == "channel":
+        return np.full((n, F), cfg.channel_levels.index(p), np.int64)
+    counts = [sum(c for q, c in pat if q == p) for pat in cfg.patterns]
+    return np.full((n, F), int(np.argmax(counts)), np.int64)
 
 
 def uniform_meta(cfg: Config, p: int, n: int = 1) -> np.ndarray:

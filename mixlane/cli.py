@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
 import time
 from pathlib import Path
 
-from .config import MAC_ARCHITECTURES, PRESETS, Config, ConfigError, load_config, parse_overrides, preset
+from . import architectures
+from .config import PRESETS, Config, ConfigError, load_config, parse_overrides, preset
 
 __all__ = ["main"]
 
@@ -34,11 +36,41 @@ def _config(args) -> Config:
     return cfg.replace(**overrides) if overrides else cfg
 
 
+def _number(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else round(float(x), 6)
+
+
+def preset_table() -> list[dict]:
+    """Every preset: ``name``, ``summary``, ``config`` (schema fields) and ``macs_per_cycle`` (sustained MACs
+    per cycle of back-to-back ACCs, keyed by precision)."""
+    from mixlane.golden import peak_macs_per_cycle
+
+    return [{"name": name, "summary": summary, "config": cfg.to_dict(), "config_hash": cfg.content_hash,
+             "macs_per_cycle": {str(p): _number(peak_macs_per_cycle(cfg, p)) for p in cfg.mode_precisions}}
+            for name, (summary, cfg) in PRESETS.items()]
+
+
+def architecture_lines() -> list[str]:
+    """One line per registered MAC architecture (name, options, summary)."""
+    out = []
+    for name, arch in architectures.registry().items():
+        opts = ", ".join(f"{k}={o.default!r}" for k, o in arch.options.items())
+        out.append(f"{name}{f' [{opts}]' if opts else ''}: {arch.summary}")
+    return out
+
+
 def cmd_presets(args) -> int:
+    table = preset_table()
+    if args.json:
+        print(json.dumps(table, indent=2))
+        return 0
     width = max(len(n) for n in PRESETS)
-    for name, (summary, cfg) in PRESETS.items():
-        print(f"{name:<{width}}  {summary}  [{cfg.content_hash}]")
-    print("\nMAC architectures: " + ", ".join(f"{k} ({v['summary']})" for k, v in MAC_ARCHITECTURES.items()))
+    for row in table:
+        rates = " ".join(f"{p}b:{v:g}" for p, v in row["macs_per_cycle"].items())
+        print(f"{row['name']:<{width}}  {row['summary']}  [{row['config_hash']}]  MACs/cycle {rates}")
+    print("\nMAC architectures (mac = ...; options in mac_options):")
+    for line in architecture_lines():
+        print(f"  {line}")
     return 0
 
 
@@ -184,10 +216,17 @@ def cmd_report(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mixlane", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="mixlane", description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="MAC architectures (configuration key mac; options in mac_options):\n"
+               + "\n".join(f"  {line}" for line in architecture_lines()))
+    parser.add_argument("--plugin", metavar="MODULE", action="append", default=[],
+                        help="import a module or .py file that registers more MAC architectures (repeatable)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("presets", help="list the named configurations")
+    p = sub.add_parser("presets", help="list the named configurations and the MAC architectures")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON list: name, summary, config (schema fields), macs_per_cycle per precision")
     p.set_defaults(func=cmd_presets)
 
     p = sub.add_parser("generate", help="write the Verilog and config.json of a configuration")
@@ -269,14 +308,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _early_plugins(argv: list[str]) -> None:
+    """Load ``--plugin`` modules before the parser is built, so ``--help`` lists their architectures."""
+    items = [argv[k + 1] for k, a in enumerate(argv[:-1]) if a == "--plugin"]
+    items += [a.partition("=")[2] for a in argv if a.startswith("--plugin=")]
+    if items:
+        architectures.load_plugins(os.pathsep.join(items))
+
+
 def main(argv: list[str] | None = None) -> int:
     from mixlane.sim_tb.runner import ToolError
 
     from mixlane.synth.flow import SynthError
 
-    args = build_parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        _early_plugins(argv)
+        args = build_parser().parse_args(argv)
+        args.argv = argv
         return args.func(args)
     except (ConfigError, ToolError, CliError, SynthError) as exc:
         print(f"mixlane: error: {exc}", file=sys.stderr)

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mixlane import architectures
+from mixlane.errors import ConfigError
+
 __all__ = [
     "ConfigError",
     "Config",
     "PRESETS",
-    "MAC_ARCHITECTURES",
     "ALL_PRECISIONS",
     "MODES",
     "load_config",
@@ -37,26 +39,6 @@ MAX_PATTERNS = 4
 MAX_LEVELS = 3
 #: Level code of a lane that contributes nothing (``channel`` mode).
 LANE_OFF_CODE = 3
-
-#: MAC lane architectures: name -> (RTL component, golden register-sum function), as import paths.
-#: Adding an architecture is one RTL module, one golden function and one line here.
-MAC_ARCHITECTURES: dict[str, dict[str, str]] = {
-    "sum_together": {
-        "rtl": "mixlane.rtl.mac_lane:SumTogetherLane",
-        "golden": "mixlane.golden.arith:register_sum",
-        "summary": "subword-parallel sum-together: all products of a register pair summed into one accumulator",
-    },
-    "conventional": {
-        "rtl": "mixlane.rtl.mac_lane:ConventionalLane",
-        "golden": "mixlane.golden.arith:register_sum",
-        "summary": "baseline: one plain 8x8 multiplier per 8-bit lane (precisions [8], uniform mode only)",
-    },
-}
-
-
-class ConfigError(ValueError):
-    """A configuration value or combination is not allowed; the message is one line naming the fix."""
-
 
 def _fail(name: str, value: Any, allowed: str) -> None:
     raise ConfigError(f"{name}: {value!r} is not allowed; {allowed}")
@@ -88,6 +70,7 @@ class Config:
     outputs: int = 1
     overflow: str = "wrap"
     mac: str = "sum_together"
+    mac_options: tuple[tuple[str, Any], ...] = ()
 
     # ----------------------------------------------------------------------------------------- validation
     def __post_init__(self) -> None:
@@ -115,10 +98,15 @@ class Config:
         for name in ("activation_signed", "weight_signed"):
             if not isinstance(getattr(self, name), bool):
                 _fail(name, getattr(self, name), "use true or false")
-        if self.mac not in MAC_ARCHITECTURES:
-            _fail("mac", self.mac, f"use one of {sorted(MAC_ARCHITECTURES)}")
-        if self.mac == "conventional" and (precs != (8,) or self.precision_mode != "uniform"):
-            _fail("mac", self.mac, "the conventional baseline needs precisions = [8] and precision_mode = 'uniform'")
+        if not isinstance(self.mac, str):
+            _fail("mac", self.mac, f"use one of {architectures.names()}")
+        arch = architectures.get(self.mac)
+        opts = self.mac_options
+        if isinstance(opts, (list, tuple)) and all(isinstance(kv, (list, tuple)) and len(kv) == 2 for kv in opts):
+            opts = dict(opts)
+        if not isinstance(opts, dict) or not all(isinstance(k, str) for k in opts):
+            _fail("mac_options", self.mac_options, "use a table of option = value")
+        set_("mac_options", arch.normalise_options(opts))
 
         outputs = _as_int("outputs", self.outputs)
         if not 1 <= outputs <= 256:
@@ -148,6 +136,8 @@ class Config:
         elif self.channel_levels:
             _fail("channel_levels", list(self.channel_levels),
                   "channel_levels are only used with precision_mode = 'channel'; remove the key")
+
+        arch.check(self)
 
         acc = _as_int("acc_width", self.acc_width)
         if not 8 <= acc <= 64:
@@ -233,13 +223,6 @@ class Config:
         return self.max_elements if self.precision_mode == "element" else self.lanes
 
     @property
-    def centred_lanes(self) -> bool:
-        """Whether the MAC lanes place each precision's products at the centre of the ``pmax`` array
-        (``lane_bits ** 2`` compressor inputs per lane, result shifted back by the register-wide code).
-        Needs every lane of a register at the same precision: ``uniform`` mode, sum-together, >= 2 precisions."""
-        return self.precision_mode == "uniform" and self.mac == "sum_together" and len(self.precisions) > 1
-
-    @property
     def meta_bits(self) -> int:
         """Width of the per-operation metadata field (bits)."""
         mode = self.precision_mode
@@ -288,10 +271,24 @@ class Config:
         """Signed bits holding any register sum."""
         return self.max_register_sum.bit_length() + 1
 
+    @property
+    def architecture(self) -> "architectures.Architecture":
+        """The MAC architecture registered for ``mac`` (:mod:`mixlane.architectures`)."""
+        return architectures.get(self.mac)
+
+    def option(self, key: str) -> Any:
+        """Value of ``mac_options[key]`` (defaults filled in by the architecture)."""
+        return dict(self.mac_options)[key]
+
     # -------------------------------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict whose keys are the schema's field names."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        """Plain JSON-able dict whose keys are the schema's field names (``mac_options`` only when the
+        architecture takes options, so configurations without them keep their hash)."""
+        out = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        out["mac_options"] = dict(self.mac_options)
+        if not out["mac_options"]:
+            del out["mac_options"]
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
@@ -320,6 +317,8 @@ class Config:
                 base["patterns"] = ()
             if "channel_levels" not in changes:
                 base["channel_levels"] = ()
+        if "mac" in changes and "mac_options" not in changes:
+            base.pop("mac_options", None)
         base.update(changes)
         return Config.from_dict(base)
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
-
-from amaranth.hdl import Module, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from mixlane.config import MAC_ARCHITECTURES, Config
-from .accumulator import OP_READ, OP_READ_LOAD, Accumulators
+from mixlane.config import Config
+from .accumulator import OP_ACC, OP_READ, OP_READ_LOAD, Accumulators
 from .aligner import Aligner
 from .compress import ReductionTree
+from .contract import LaneContract, check_lane
 from .decoder import PrecisionDecoder
 
-__all__ = ["SimdDatapath", "op_signature", "result_signature", "lane_class"]
+__all__ = ["SimdDatapath", "op_signature", "result_signature"]
 
 
 def op_signature(cfg: Config) -> wiring.Signature:
@@ -35,18 +34,15 @@ def result_signature(cfg: Config) -> wiring.Signature:
     return wiring.Signature(members)
 
 
-def lane_class(cfg: Config):
-    """The MAC lane component registered for ``cfg.mac``."""
-    module, _, name = MAC_ARCHITECTURES[cfg.mac]["rtl"].partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
 class SimdDatapath(wiring.Component):
     """Mixed-precision SIMD datapath: decoder -> aligner -> MAC lanes -> sum tree -> accumulators.
 
-    Protocol, latency and throughput: ``docs/format.md``. One operation per cycle; a READ accepted at
-    edge ``t`` presents its result right after edge ``t+1``; a pending result with ``o.ready`` low holds
-    the pipeline.
+    Protocol, latency and throughput: ``docs/format.md``. The MAC lanes are those of the configuration's
+    architecture (``config.architecture``: its lane component, built with its lane parameters, read through
+    its :class:`~mixlane.rtl.contract.LaneContract`). An ACC takes ``contract.cycles[code]`` cycles (1 for
+    single-cycle lanes; ``i.ready`` stays low for the others), LOAD/READ/READ_LOAD one; a READ accepted at edge
+    ``t`` presents its result right after edge ``t+1``; a pending result with ``o.ready`` low holds the
+    pipeline.
 
     Members
     -------
@@ -58,16 +54,23 @@ class SimdDatapath(wiring.Component):
         if not isinstance(config, Config):
             raise TypeError(f"config must be a mixlane Config, not {config!r}")
         self._cfg = config
-        self._lane_cls = lane_class(config)
-        packed = config.precision_mode != "element"
-        self._lane_args = dict(precisions=config.precisions, lane_bits=config.lane_bits, packed=packed,
-                               a_signed=config.activation_signed, w_signed=config.weight_signed,
-                               bipolar=config.binary == "bipolar", centred=config.centred_lanes)
+        arch = config.architecture
+        self._lane_cls = arch.lane_class()
+        self._lane_args = arch.lane_params(config)
+        self._lane0 = probe = self._lane_cls(**self._lane_args)      # becomes lane 0 of the datapath
+        self._contract = check_lane(probe, lane_bits=config.lane_bits, code_bits=config.code_bits)
+        if self._contract.register_code and config.precision_mode != "uniform":
+            raise ValueError(f"{type(probe).__name__}: its offsets, shifts or cycles depend on the code, which "
+                             f"needs precision_mode 'uniform' (the architecture must reject this configuration)")
         super().__init__({"i": In(op_signature(config)), "o": Out(result_signature(config))})
 
     @property
     def config(self) -> Config:
         return self._cfg
+
+    @property
+    def contract(self) -> LaneContract:
+        return self._contract
 
     def elaborate(self, platform):
         m = Module()
@@ -81,23 +84,28 @@ class SimdDatapath(wiring.Component):
 
         lanes = []
         for s in range(cfg.slots):
-            lane = self._lane_cls(**self._lane_args)
+            lane = self._lane0 if s == 0 else self._lane_cls(**self._lane_args)
             m.submodules[f"lane{s}"] = lane
             m.d.comb += [lane.a.eq(ali.slot_a[s]), lane.w.eq(ali.slot_w[s]),
                          lane.code.eq(dec.slots[s].code), lane.en.eq(dec.slots[s].en)]
             lanes.append(lane)
-        if cfg.centred_lanes:
+        ct = self._contract
+        if ct.max_cycles > 1:
+            total, step, last = self._sequencer(m, lanes, dec.slots[0].code, sw)
+        elif ct.register_code:
             # uniform mode: every lane has the register's code, so offsets and shifts are register-wide
-            codes = range(len(lanes[0].offsets))
+            codes = range(len(ct.cycles))
             m.submodules.tree = tree = ReductionTree(
-                count=cfg.slots, row_width=lanes[0].row_width, out_width=sw,
-                offset=[sum(lane.offsets[c] for lane in lanes) for c in codes], shifts=lanes[0].shifts)
+                count=cfg.slots, row_width=ct.row_width, out_width=sw,
+                offset=[sum(lane.contract.offsets[c][0] for lane in lanes) for c in codes], shifts=ct.shifts)
             m.d.comb += tree.code.eq(dec.slots[0].code)
         else:
-            m.submodules.tree = tree = ReductionTree(count=cfg.slots, row_width=lanes[0].row_width,
-                                                     offset=sum(lane.offset for lane in lanes), out_width=sw)
-        for s, lane in enumerate(lanes):
-            m.d.comb += [tree.rows[2 * s].eq(lane.sum), tree.rows[2 * s + 1].eq(lane.carry)]
+            m.submodules.tree = tree = ReductionTree(count=cfg.slots, row_width=ct.row_width,
+                                                     offset=sum(lane.contract.offset for lane in lanes), out_width=sw)
+        if ct.max_cycles == 1:
+            for s, lane in enumerate(lanes):
+                m.d.comb += [tree.rows[2 * s].eq(lane.sum), tree.rows[2 * s + 1].eq(lane.carry)]
+            total = tree.total
 
         # stage 1: register sum and operation
         s1_valid = Signal(name="s1_valid")
@@ -106,9 +114,21 @@ class SimdDatapath(wiring.Component):
         s1_sum = Signal(signed(sw), name="s1_sum")
         s1_bias = Signal(signed(cfg.acc_width), name="s1_bias")
         stall = Signal(name="stall")
-        m.d.comb += [stall.eq(self.o.valid & ~self.o.ready), self.i.ready.eq(~stall)]
+        if ct.max_cycles == 1:
+            m.d.comb += [stall.eq(self.o.valid & ~self.o.ready), self.i.ready.eq(~stall)]
+            taken = self.i.valid
+        else:
+            m.d.comb += stall.eq(self.o.valid & ~self.o.ready)
+            taken = self.i.valid & self.i.ready
+            # an ACC is accepted in its last step; earlier steps hold it at the ports (valid, payload stable)
+            m.d.comb += self.i.ready.eq(~stall & ((self.i.op != OP_ACC) | last))
+            with m.If(~stall & self.i.valid & (self.i.op == OP_ACC)):
+                with m.If(last):
+                    m.d.sync += step.eq(0)
+                with m.Else():
+                    m.d.sync += step.eq(step + 1)
         with m.If(~stall):
-            m.d.sync += [s1_valid.eq(self.i.valid), s1_op.eq(self.i.op), s1_sum.eq(tree.total),
+            m.d.sync += [s1_valid.eq(taken), s1_op.eq(self.i.op), s1_sum.eq(total),
                          s1_bias.eq(self.i.bias)]
             if cfg.sel_bits:
                 m.d.sync += s1_sel.eq(self.i.sel)
@@ -127,3 +147,48 @@ class SimdDatapath(wiring.Component):
                 if cfg.sel_bits:
                     m.d.sync += self.o.sel.eq(s1_sel)
         return m
+
+    def _sequencer(self, m: Module, lanes, code, sw: int):
+        """Steps of a multi-cycle operation: a ``step`` counter, one tree whose offsets are indexed by
+        ``(code, step)``, each step's value weighted by ``2**weights[code][step]`` and added to a partial sum.
+        Returns ``(total, step, last)``: the operation's value so far including this step (exact when
+        ``last``), the counter and whether this is the operation's last step. Arithmetic is modulo ``2**sw``;
+        the final value fits ``sw`` signed bits, so the intermediate wrap-around is harmless."""
+        cfg, ct = self._cfg, self._contract
+        sb, n_codes = ct.step_bits, len(ct.cycles)
+        step = Signal(sb, name="step")
+        partial = Signal(signed(sw), name="step_partial")
+        ctx = Signal(cfg.code_bits + sb, name="step_ctx")
+        m.d.comb += ctx.eq(Cat(step, code))
+        n_ctx = n_codes << sb
+
+        def per_ctx(fn):
+            return [fn(c, s) if s < ct.cycles[c] else 0 for c in range(n_codes) for s in range(1 << sb)]
+
+        offsets = per_ctx(lambda c, s: sum(lane.contract.offsets[c][s] for lane in lanes))
+        shifts = [ct.shifts[c] for c in range(n_codes) for _ in range(1 << sb)]
+        m.submodules.tree = tree = ReductionTree(count=len(lanes), row_width=ct.row_width, out_width=sw,
+                                                 offset=offsets, shifts=shifts)
+        m.d.comb += tree.code.eq(ctx)
+        for s, lane in enumerate(lanes):
+            m.d.comb += [lane.step.eq(step), tree.rows[2 * s].eq(lane.sum), tree.rows[2 * s + 1].eq(lane.carry)]
+
+        def ctx_bit(name, mask):
+            bit = Signal(name=name)
+            m.d.comb += bit.eq(Const(mask, n_ctx).bit_select(ctx, 1))
+            return bit
+
+        last_mask = sum(1 << (c << sb | s) for c in range(n_codes) for s in range(1 << sb) if s >= ct.cycles[c] - 1)
+        last = ctx_bit("step_last", last_mask)
+        weights = per_ctx(lambda c, s: ct.weights[c][s])
+        weighted = tree.total
+        for w in sorted(set(weights) - {0}):
+            hit = ctx_bit(f"step_weight{w}", sum(1 << k for k, x in enumerate(weights) if x == w))
+            weighted = Mux(hit, (tree.total << w)[:sw], weighted)
+        value = Signal(signed(sw), name="step_value")
+        total = Signal(signed(sw), name="step_total")
+        m.d.comb += [value.eq(weighted), total.eq(partial + value)]
+        stall = self.o.valid & ~self.o.ready
+        with m.If(~stall & self.i.valid & (self.i.op == OP_ACC)):
+            m.d.sync += partial.eq(Mux(last, 0, total))
+        return total, step, last

@@ -18,6 +18,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .compress import compress, rows_width
+from .contract import LaneContract
 
 __all__ = ["SumTogetherLane", "ConventionalLane", "lane_terms", "centre_shift"]
 
@@ -183,6 +184,14 @@ class SumTogetherLane(wiring.Component):
         return self._row_width
 
     @property
+    def contract(self) -> LaneContract:
+        """One cycle per operation; per-code offsets and shifts (register-wide) only when centred."""
+        n = len(self._offsets)
+        return LaneContract(row_width=self._row_width, offsets=tuple((o,) for o in self._offsets),
+                            shifts=self._shifts, weights=((0,),) * n, cycles=(1,) * n,
+                            register_code=self._centred)
+
+    @property
     def compressor_inputs(self) -> int:
         """Bits entering the lane's compressor (after sharing across precisions)."""
         return len(self._slots)
@@ -318,6 +327,11 @@ class ConventionalLane(wiring.Component):
     @property
     def row_width(self) -> int:
         return self._row_width
+
+    @property
+    def contract(self) -> LaneContract:
+        return LaneContract(row_width=self._row_width, offsets=((-self._bias,),) * 2, shifts=(0, 0),
+                            weights=((0,),) * 2, cycles=(1, 1), register_code=False)
 
     def elaborate(self, platform):
         m = Module()

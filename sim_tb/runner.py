@@ -10,9 +10,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mixlane import architectures
 from mixlane.config import Config
 
-__all__ = ["SIMULATORS", "ToolError", "RegressionResult", "run_regression", "check_simulator"]
+__all__ = ["SIMULATORS", "ToolError", "RegressionResult", "run_regression", "check_simulator", "plugin_env"]
 
 SIMULATORS = ("icarus", "verilator")
 TEST_MODULE = "mixlane.sim_tb.test_datapath"
@@ -40,6 +41,14 @@ class RegressionResult:
     @property
     def lane_macs(self) -> int:
         return sum(t["lane_macs"] for t in self.tests if t["mismatches"] == 0)
+
+
+def plugin_env() -> dict[str, str]:
+    """``MIXLANE_PLUGINS`` for a child process (a simulator embedding Python): this process's setting plus the
+    files of architectures registered from outside mixlane, so the child knows every ``mac`` value."""
+    items = [s for s in os.environ.get(architectures.PLUGIN_ENV, "").split(os.pathsep) if s]
+    items += [s for s in architectures.plugin_sources() if s not in items]
+    return {architectures.PLUGIN_ENV: os.pathsep.join(items)} if items else {}
 
 
 def _verilator_bin() -> Path:
@@ -132,7 +141,7 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
         raise ToolError(f"{sim} build failed: {exc}; see {log}") from None
     t1 = time.perf_counter()
     env = {"MIXLANE_CONFIG": str(cfg_path), "MIXLANE_SEED": str(seed), "MIXLANE_VECTORS": str(vectors),
-           "MIXLANE_SUMMARY": str(summary)}
+           "MIXLANE_SUMMARY": str(summary), **plugin_env()}
     results_xml.unlink(missing_ok=True)
     try:
         xml = _quietly(quiet, log, lambda: runner.test(

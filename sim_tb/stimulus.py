@@ -10,7 +10,7 @@ import numpy as np
 
 from mixlane.config import Config
 from mixlane.golden import (OP_ACC, OP_LOAD, OP_READ, OP_READ_LOAD, Ops, decode, meta_field_bits, meta_fields,
-                            pack)
+                            meta_for_precision, pack)
 
 __all__ = ["SCENARIOS", "random_meta", "meta_for_precision", "random_ops", "corner_ops", "overflow_ops",
            "exhaustive_ops", "throughput_ops", "build", "lane_macs", "DEFAULT_SCENARIOS"]
@@ -37,18 +37,6 @@ def random_meta(cfg: Config, rng: np.random.Generator, n: int, reserved: float =
         bad = rng.random((n, F)) < reserved / max(1, F if mode == "element" else 1)
         meta[bad] = rng.integers(n_valid, 1 << fb, int(bad.sum()))
     return meta
-
-
-def meta_for_precision(cfg: Config, p: int, n: int = 1) -> np.ndarray:
-    """Metadata giving as many ``p``-bit elements as the mode allows (``p`` in ``cfg.mode_precisions``)."""
-    F = meta_fields(cfg)
-    mode = cfg.precision_mode
-    if mode in ("uniform", "element"):
-        return np.full((n, F), cfg.precisions.index(p), np.int64)
-    if mode == "channel":
-        return np.full((n, F), cfg.channel_levels.index(p), np.int64)
-    counts = [sum(c for q, c in pat if q == p) for pat in cfg.patterns]
-    return np.full((n, F), int(np.argmax(counts)), np.int64)
 
 
 def _neutral(cfg: Config, layout: np.ndarray) -> np.ndarray:
@@ -228,8 +216,8 @@ def overflow_ops(cfg: Config, rng: np.random.Generator) -> Ops:
 
 
 def _sum(cfg, meta, a_bits, w_bits):
-    from mixlane.golden import register_sum
-    return register_sum(cfg, a_bits, w_bits, meta)[0]
+    from mixlane.golden import register_results
+    return register_results(cfg, a_bits, w_bits, meta)[0]
 
 
 def exhaustive_ops(cfg: Config, rng: np.random.Generator) -> Ops:

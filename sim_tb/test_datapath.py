@@ -29,6 +29,7 @@ async def _scenario(dut, name: str) -> None:
         with open(summary, "a") as fh:
             fh.write(json.dumps({"scenario": name, "ops": len(ops), "results": out["results"],
                                  "expected": out["expected"], "lane_macs": macs, "cycles": out["cycles"],
+                                 "busy_cycles": out["busy_cycles"], "cycle_mismatches": out["cycle_mismatches"],
                                  "seconds": wall, "mismatches": out["mismatches"]}) + "\n")
     assert out["mismatches"] == 0, (
         f"scenario {name}: configuration {cfg.content_hash} {json.dumps(cfg.to_dict(), sort_keys=True)}, "

@@ -17,7 +17,7 @@ import numpy as np
 from mixlane.config import Config
 from mixlane.golden import OP_ACC, OP_NAMES, Ops, Results, bits_to_ints, encode_meta_ints, run
 
-__all__ = ["OpDriver", "ResultMonitor", "Scoreboard", "Mismatch", "DatapathTB"]
+__all__ = ["OpDriver", "ResultMonitor", "Scoreboard", "Mismatch", "CycleMismatch", "DatapathTB"]
 
 
 class OpDriver:
@@ -37,6 +37,8 @@ class OpDriver:
         self.bias = ops.bias.tolist()
         self.idle = (rng.random(len(self.op) * 4 + 16) < idle).tolist() if idle else None
         self.next = 0          # index of the operation on offer / to offer
+        self.work = 0          # unstalled cycles the operation on offer has been offered so far
+        self.op_cycles: list[int] = []   # per accepted operation: unstalled cycles from offer to transfer
         self.shown = -1        # index whose payload is on the ports
         self.valid = 0
         self._last: dict[str, int] = {}   # values on the ports, to skip rewriting them
@@ -77,11 +79,18 @@ class OpDriver:
             h["valid"].value = 1
             self.valid = 1
 
-    def sample(self) -> int | None:
-        """In ReadOnly: the index of the operation transferred at the coming edge, if any."""
-        if self.valid and self._h["ready"].value:
+    def sample(self, stalled: bool = False) -> int | None:
+        """In ReadOnly: the index of the operation transferred at the coming edge, if any. ``stalled``: the
+        result stream holds the pipeline this cycle (such cycles do not count towards the operation's cycles)."""
+        if not self.valid:
+            return None
+        if not stalled:
+            self.work += 1
+        if self._h["ready"].value:
             k = self.next
             self.next += 1
+            self.op_cycles.append(self.work)
+            self.work = 0
             return k
         return None
 
@@ -106,6 +115,10 @@ class ResultMonitor:
             self._ready_h.value = r
             self._ready = r
 
+    def stalled(self) -> bool:
+        """In ReadOnly: a result waits and the consumer is not ready (the datapath holds)."""
+        return bool(self._valid_h.value) and not self._ready
+
     def sample(self, cycle: int) -> None:
         if self._ready and self._valid_h.value:
             sel = int(self._sel_h.value) if self._has_sel else 0
@@ -120,6 +133,13 @@ class Mismatch:
     sel: int
     expected: int
     actual: int | None
+
+
+@dataclass
+class CycleMismatch:
+    op_index: int        # position of the operation in the batch
+    expected: int        # cycles the golden model gives it (the architecture's count at its precision)
+    actual: int          # unstalled cycles from its offer to its transfer
 
 
 @dataclass
@@ -146,6 +166,18 @@ class Scoreboard:
                 bad.append(Mismatch(k, int(exp.index[k]), got[0] if got else -1, e_sel, e_val,
                                     None if got is None else got[2]))
         return bad
+
+    def check_cycles(self, op_cycles: list[int]) -> list[CycleMismatch]:
+        """Operations whose transfer took another number of unstalled cycles than the golden model's."""
+        exp = self.expected.cycles
+        return [CycleMismatch(k, int(exp[k]), got) for k, got in enumerate(op_cycles) if got != int(exp[k])]
+
+    def explain_cycles(self, m: CycleMismatch) -> str:
+        ops, cfg = self.ops, self.cfg
+        k = m.op_index
+        meta = encode_meta_ints(cfg, ops.meta[k:k + 1])[0]
+        return (f"op #{k} {OP_NAMES[int(ops.op[k])]} meta=0x{meta:x}: accepted after {m.actual} cycle(s), "
+                f"expected {m.expected} ({cfg.mac} at this precision)")
 
     def explain(self, m: Mismatch, limit: int = 4) -> str:
         """Inputs that built the failing result: the ops on the same accumulator since its last load."""
@@ -210,13 +242,14 @@ class DatapathTB:
         n_expected = len(board.expected.value)
         drv = OpDriver(dut, self.cfg, ops, rng, idle)
         mon = ResultMonitor(dut, self.cfg, rng, ready)
-        limit = 8 * len(ops) + 64 if (idle or ready < 1) else len(ops) + 64
+        busy = int(board.expected.cycles.sum())
+        limit = 8 * busy + 64 if (idle or ready < 1) else busy + 64
         cycle = 0
         while not (drv.done and len(mon.results) >= n_expected) and cycle < limit:
             drv.drive()
             mon.drive()
             await ReadOnly()
-            drv.sample()
+            drv.sample(mon.stalled())
             mon.sample(cycle)
             await FallingEdge(dut.clk)
             cycle += 1
@@ -230,13 +263,18 @@ class DatapathTB:
             await FallingEdge(dut.clk)
             cycle += 1
         bad = board.check(mon.results)
+        slow = board.check_cycles(drv.op_cycles)
         report = ""
         if bad:
             hung = "" if drv.done else f" (only {drv.next} of {len(ops)} operations accepted: hung?)"
             report = (f"{len(bad)} mismatching result(s) of {n_expected}{hung}\n"
                       + "\n".join(board.explain(m) for m in bad[:3]))
-        return {"results": len(mon.results), "expected": n_expected, "cycles": cycle, "mismatches": len(bad),
-                "report": report}
+        if slow:
+            report += (f"\n{len(slow)} operation(s) of {len(drv.op_cycles)} took the wrong number of cycles\n"
+                       + "\n".join(board.explain_cycles(m) for m in slow[:3]))
+        return {"results": len(mon.results), "expected": n_expected, "cycles": cycle,
+                "busy_cycles": busy, "mismatches": len(bad) + len(slow), "cycle_mismatches": len(slow),
+                "report": report.strip()}
 
 
 def env_settings() -> tuple[Config, int, int, str | None]:

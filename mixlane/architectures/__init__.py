@@ -1,0 +1,227 @@
+"""MAC architectures: the one place that knows what each ``mac`` value of a configuration means.
+
+An architecture is a subclass of :class:`Architecture` registered with :func:`register`. It owns everything
+the rest of mixlane needs to know about it:
+
+- which configurations it accepts (:meth:`Architecture.check`, one-line :class:`ConfigError`) and its
+  options (``mac_options``, :attr:`Architecture.options`);
+- its RTL processing element (:attr:`Architecture.rtl`, a lane component with a
+  :class:`mixlane.rtl.contract.LaneContract`) and the lane's parameters (:meth:`Architecture.lane_params`);
+- its golden arithmetic (:attr:`Architecture.golden`, a function ``(cfg, a_bits, w_bits, meta) -> (B,)``
+  register results) and the cycles an operation takes at each precision (:meth:`Architecture.cycles`);
+- how reports describe it (:meth:`Architecture.describe`).
+
+The datapath, golden model, stimulus, scoreboard, power workloads and reports ask the architecture; no other
+module compares ``cfg.mac`` with a name. Adding an architecture is one module (its class, pointing at one RTL
+component and one golden function) plus one line in :data:`BUILTIN`; an architecture defined outside mixlane
+registers itself with :func:`register` and is found by simulator processes through ``MIXLANE_PLUGINS``
+(:func:`plugin_sources`, :func:`load_plugins`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+from mixlane.errors import ConfigError
+
+__all__ = ["Architecture", "Option", "register", "get", "names", "registry", "BASELINE", "BUILTIN",
+           "plugin_sources", "load_plugins", "PLUGIN_ENV", "resolve"]
+
+#: The reference every design is measured against: plain INT8 multipliers (``mixlane synth``'s baseline).
+BASELINE = "conventional"
+#: Environment variable listing modules or ``.py`` files that register more architectures (``os.pathsep``).
+PLUGIN_ENV = "MIXLANE_PLUGINS"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One key of ``mac_options``: its default, the allowed values (a tuple, or a predicate with a text
+    saying what it allows) and a one-line help."""
+
+    default: Any
+    allowed: tuple | Callable[[Any], bool]
+    allowed_text: str = ""
+    help: str = ""
+
+    def check(self, arch: str, key: str, value: Any) -> Any:
+        ok = value in self.allowed if isinstance(self.allowed, tuple) else self.allowed(value)
+        if isinstance(value, bool) and not isinstance(self.default, bool):
+            ok = False
+        if not ok:
+            text = self.allowed_text or f"use one of {list(self.allowed)}"
+            raise ConfigError(f"mac_options.{key}: {value!r} is not allowed for mac = {arch!r}; {text}")
+        return value
+
+
+def resolve(path: str) -> Any:
+    """The object at import path ``"package.module:name"``."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class Architecture:
+    """Base of every MAC architecture (stateless; one instance per registered name).
+
+    Subclasses set :attr:`name`, :attr:`summary`, :attr:`rtl`, :attr:`golden` and, when they take them,
+    :attr:`modes` and :attr:`options`; they override :meth:`check`, :meth:`lane_params` and, for operations
+    that take more than one cycle, :meth:`cycles`.
+    """
+
+    #: ``mac`` value in the configuration schema.
+    name: ClassVar[str] = ""
+    #: One line for ``mixlane presets``, ``--help`` and the README.
+    summary: ClassVar[str] = ""
+    #: Import path of the lane component (``rtl/``), constructed with :meth:`lane_params`.
+    rtl: ClassVar[str] = ""
+    #: Import path of the golden function ``(cfg, a_bits, w_bits, meta) -> (B,)`` register results.
+    golden: ClassVar[str] = ""
+    #: Precision modes this architecture supports.
+    modes: ClassVar[tuple[str, ...]] = ("uniform", "pattern", "channel", "element")
+    #: ``mac_options`` keys this architecture takes.
+    options: ClassVar[dict[str, Option]] = {}
+
+    # ------------------------------------------------------------------------------------------ checks
+    def check(self, cfg: Any) -> None:
+        """Raise a one-line :class:`ConfigError` when ``cfg`` is not a configuration of this architecture."""
+        if cfg.precision_mode not in self.modes:
+            raise ConfigError(f"mac: {self.name!r} does not support precision_mode = {cfg.precision_mode!r}; "
+                              f"use one of {list(self.modes)}, or another mac")
+
+    def normalise_options(self, raw: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+        """Validated ``mac_options`` with defaults filled in, as sorted ``(key, value)`` pairs."""
+        unknown = sorted(set(raw) - set(self.options))
+        if unknown:
+            allowed = sorted(self.options) or "none"
+            raise ConfigError(f"mac_options.{unknown[0]}: unknown option of mac = {self.name!r}; "
+                              f"its options are {allowed}")
+        return tuple(sorted((k, opt.check(self.name, k, raw.get(k, opt.default)))
+                            for k, opt in self.options.items()))
+
+    # ---------------------------------------------------------------------------------------- hardware
+    def lane_params(self, cfg: Any) -> dict[str, Any]:
+        """Keyword arguments of the :attr:`rtl` lane component for ``cfg``."""
+        raise NotImplementedError
+
+    def lane_class(self) -> type:
+        return resolve(self.rtl)
+
+    def golden_function(self) -> Callable:
+        return resolve(self.golden)
+
+    # ------------------------------------------------------------------------------------------- timing
+    def cycles(self, cfg: Any, precision: int) -> int:
+        """Cycles an ACC operation takes when its register holds ``precision``-bit elements (the datapath
+        keeps ``i.ready`` low for all but the last). Codes without a precision and other operations: 1."""
+        return 1
+
+    def code_cycles(self, cfg: Any) -> tuple[int, ...]:
+        """:meth:`cycles` per precision code (``2**code_bits`` entries; reserved codes take 1 cycle)."""
+        out = [1] * (1 << cfg.code_bits)
+        for c, p in enumerate(cfg.precisions):
+            out[c] = self.cycles(cfg, p)
+        return tuple(out)
+
+    # ---------------------------------------------------------------------------------------- reporting
+    def describe(self, cfg: Any) -> str:
+        """One line for reports: mode, precisions, width and the architecture with its options."""
+        extra = ""
+        if cfg.precision_mode == "channel":
+            extra = f", levels {list(cfg.channel_levels)}"
+        if cfg.precision_mode == "pattern":
+            extra = f", {len(cfg.patterns)} patterns"
+        opts = "".join(f", {k}={v}" for k, v in cfg.mac_options)
+        return (f"{cfg.precision_mode} {'/'.join(map(str, cfg.precisions))}-bit{extra}, width {cfg.width}, "
+                f"mac={self.name}{opts}")
+
+
+_REGISTRY: dict[str, Architecture] = {}
+_SOURCES: dict[str, str] = {}        # name -> module file of architectures registered outside mixlane
+
+
+def register(cls: type[Architecture]) -> type[Architecture]:
+    """Register an :class:`Architecture` subclass under its :attr:`~Architecture.name` (usable as a class
+    decorator). Registering the same class again (a plugin module imported twice) is a no-op."""
+    if not (isinstance(cls, type) and issubclass(cls, Architecture)) or not cls.name:
+        raise TypeError(f"register: {cls!r} is not an Architecture subclass with a name")
+    old = _REGISTRY.get(cls.name)
+    if old is not None and (type(old).__qualname__, type(old).__module__) != (cls.__qualname__, cls.__module__):
+        raise ValueError(f"register: architecture {cls.name!r} is already registered by {type(old).__module__}")
+    _REGISTRY[cls.name] = cls()
+    module = sys.modules.get(cls.__module__)
+    if not cls.__module__.startswith("mixlane.") and module is not None and getattr(module, "__file__", None):
+        _SOURCES[cls.name] = str(Path(module.__file__).resolve())
+    return cls
+
+
+def get(name: str) -> Architecture:
+    """The architecture registered as ``name`` (one-line :class:`ConfigError` if there is none)."""
+    _ensure_loaded()
+    if name not in _REGISTRY:
+        raise ConfigError(f"mac: {name!r} is not allowed; use one of {names()}")
+    return _REGISTRY[name]
+
+
+def names() -> list[str]:
+    _ensure_loaded()
+    return sorted(_REGISTRY)
+
+
+def registry() -> dict[str, Architecture]:
+    """Every registered architecture, by name (built-in ones first, in :data:`BUILTIN` order)."""
+    _ensure_loaded()
+    return dict(_REGISTRY)
+
+
+def plugin_sources() -> list[str]:
+    """Files of the modules that registered architectures from outside mixlane (for ``MIXLANE_PLUGINS``)."""
+    return sorted(set(_SOURCES.values()))
+
+
+def load_plugins(spec: str | None = None) -> None:
+    """Import the modules named in ``spec`` (default: ``$MIXLANE_PLUGINS``), separated by ``os.pathsep``:
+    dotted module names or paths of ``.py`` files. A missing one is a one-line :class:`ConfigError`."""
+    spec = os.environ.get(PLUGIN_ENV, "") if spec is None else spec
+    for item in filter(None, (s.strip() for s in spec.split(os.pathsep))):
+        if item.endswith(".py"):
+            path = Path(item)
+            if not path.is_file():
+                raise ConfigError(f"{PLUGIN_ENV}: {item!r} not found; give existing .py files or module names")
+            mod_name = f"mixlane_plugin_{path.stem}"
+            if mod_name in sys.modules:
+                continue
+            spec_ = importlib.util.spec_from_file_location(mod_name, path)
+            module = importlib.util.module_from_spec(spec_)
+            sys.modules[mod_name] = module
+            spec_.loader.exec_module(module)
+        else:
+            try:
+                importlib.import_module(item)
+            except ImportError as exc:
+                raise ConfigError(f"{PLUGIN_ENV}: cannot import {item!r} ({exc}); "
+                                  f"give importable modules or .py files") from None
+
+
+#: The architectures that ship with mixlane, as ``module:class`` (registered on first use, in this order).
+BUILTIN = (
+    "mixlane.architectures.sum_together:SumTogether",
+    "mixlane.architectures.conventional:Conventional",
+    "mixlane.architectures.bit_serial:BitSerial",
+)
+
+_loaded = False
+
+
+def _ensure_loaded() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for path in BUILTIN:
+        register(resolve(path))
+    load_plugins()
