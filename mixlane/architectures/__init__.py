@@ -161,7 +161,9 @@ def register(cls: type[Architecture]) -> type[Architecture]:
 
 def get(name: str) -> Architecture:
     """The architecture registered as ``name`` (one-line :class:`ConfigError` if there is none)."""
-    _ensure_loaded()
+    _ensure_loaded(plugins=False)
+    if name not in _REGISTRY:
+        _ensure_loaded()
     if name not in _REGISTRY:
         raise ConfigError(f"mac: {name!r} is not allowed; use one of {names()}")
     return _REGISTRY[name]
@@ -214,14 +216,16 @@ BUILTIN = (
     "mixlane.architectures.bit_serial:BitSerial",
 )
 
-_loaded = False
+_loaded = {"builtin": False, "plugins": False}
 
 
-def _ensure_loaded() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for path in BUILTIN:
-        register(resolve(path))
-    load_plugins()
+def _ensure_loaded(plugins: bool = True) -> None:
+    """Register :data:`BUILTIN` on first use; ``$MIXLANE_PLUGINS`` once a name is not built in or the whole
+    registry is asked for (never while :mod:`mixlane.config` builds its presets, which plug-ins may import)."""
+    if not _loaded["builtin"]:
+        _loaded["builtin"] = True
+        for path in BUILTIN:
+            register(resolve(path))
+    if plugins and not _loaded["plugins"]:
+        _loaded["plugins"] = True
+        load_plugins()
