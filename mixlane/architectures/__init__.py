@@ -214,6 +214,7 @@ BUILTIN = (
     "mixlane.architectures.sum_together:SumTogether",
     "mixlane.architectures.conventional:Conventional",
     "mixlane.architectures.bit_serial:BitSerial",
+    "mixlane.architectures.multipass:MultiPass",
 )
 
 _loaded = {"builtin": False, "plugins": False}
