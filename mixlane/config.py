@@ -369,6 +369,12 @@ PRESETS: dict[str, tuple[str, Config]] = {
              Config(precisions=(8,))),
     "int8-conventional": ("INT8 baseline: 16 plain 8x8 multipliers (unsigned x signed) into one tree, 128-bit",
                           Config(precisions=(8,), mac="conventional")),
+    "multipass-124": ("uniform 1/2/4-bit on 2-bit sum-together sub-lanes: 1/2-bit one op per cycle, 4-bit in 3 "
+                      "passes, 128-bit", Config(mac="multipass", mac_options={"digit_bits": 2})),
+    "multipass-1248": ("uniform 1/2/4/8-bit on 4-bit sum-together sub-lanes: 8-bit in 3 passes, 128-bit",
+                       Config(precisions=(1, 2, 4, 8), mac="multipass", mac_options={"digit_bits": 4})),
+    "bit-serial": ("uniform 1/2/4/8-bit bit-serial (1-D, weights serial, one plane per cycle), 128-bit",
+                   Config(precisions=(1, 2, 4, 8), mac="bit_serial")),
     "multi-output": ("uniform 1/2/4-bit, 4 stationary 20-bit saturating accumulators, signed, unipolar",
                      Config(outputs=4, acc_width=20, overflow="saturate", activation_signed=True,
                             binary="unipolar")),

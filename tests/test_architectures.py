@@ -188,6 +188,36 @@ def test_bit_serial_regression(seed, sim, opts, width, tmp_path):
     assert {t["scenario"] for t in res.tests} >= {"exhaustive", "corners", "random_stalls"}
 
 
+MULTIPASS_CASES = [  # (seed, sim, digit_bits, width, precisions)
+    (41, "icarus", 2, 32, (1, 2, 4)),
+    (42, "verilator", 2, 128, (2, 4, 8)),
+    (43, "icarus", 4, 64, (1, 2, 4, 8)),
+    (44, "verilator", 1, 64, (1, 2, 4)),
+    (45, "icarus", 2, 256, (1, 2, 8)),
+]
+
+
+@pytest.mark.parametrize("seed, sim, digits, width, precs", MULTIPASS_CASES)
+def test_multipass_regression(seed, sim, digits, width, precs, tmp_path):
+    cfg = random_config(seed, mode="uniform", min_width=width, max_width=width)
+    cfg = cfg.replace(mac="multipass", precisions=precs, mac_options={"digit_bits": digits})
+    res = run_regression(cfg, sim=sim, out_dir=tmp_path, vectors=300 if sim == "icarus" else 2000, seed=seed,
+                         fast_build=True)
+    assert res.passed, f"{sim} {cfg.to_dict()}:\n" + ("\n".join(res.failures) or res.log)
+
+
+def test_multipass_lane_is_as_small_as_its_digits():
+    """A {1, 2, 4} multi-pass lane on 2-bit digits has the compressor of two 2-bit lanes (8 inputs per 4 bits,
+    against 16 for the centred sum-together lane) and runs 4-bit operations in 3 passes."""
+    from mixlane.rtl.mac_lane import SumTogetherLane
+    from mixlane.rtl.multipass_lane import MultiPassLane
+
+    kw = dict(precisions=(1, 2, 4), lane_bits=4, a_signed=False, w_signed=True, bipolar=True)
+    lane = MultiPassLane(digit_bits=2, **kw)
+    assert lane.compressor_inputs == lane.cells == 8 and lane.contract.cycles[:3] == (1, 1, 3)
+    assert SumTogetherLane(packed=True, centred=True, **kw).compressor_inputs == 16
+
+
 # mutations of the bit-serial datapath: (module, regex in that module, replacement)
 SERIAL_MUTANT = Config(width=32, precisions=(1, 2, 4), mac="bit_serial", activation_signed=True, outputs=2,
                        acc_width=16, overflow="saturate", mac_options={"serial": "weights", "bits_per_cycle": 1})
@@ -212,23 +242,41 @@ def _mutate(text: str, module: str, pattern: str, new) -> str:
     return text[:start.end()] + body + text[end:]
 
 
+MULTIPASS_MUTANT = Config(width=32, precisions=(1, 2, 4), mac="multipass", activation_signed=True, outputs=2, binary="unipolar",
+                          acc_width=16, overflow="saturate")
+MULTIPASS_MUTATIONS = {
+    "pass_weight_dropped": ("", r"assign step_weight2 = (\d+)'h[0-9a-f]+ >>", lambda m: f"assign step_weight2 = {m[1]}'h0 >>"),
+    "last_pass_early": ("", r"assign step_last = (\d+)'h([0-9a-f]+) >>",
+                        lambda m: f"assign step_last = {m[1]}'h{int(m[2], 16) | 0x100:x} >>"),
+    "centre_not_shifted_back": ("tree", r"assign tree_shift1 = (\d+)'h[0-9a-f]+ >>",
+                                lambda m: f"assign tree_shift1 = {m[1]}'h0 >>"),
+    "cell_and_to_or": ("lane2", r"= a\[2\] & ", "= a[2] | "),
+    "digit_route_dropped": ("lane2", r"(assign cell\d+_w = \S+)\s+\|\s+\S+ ;", lambda m: f"{m[1]} ;"),
+    "sign_inversion_dropped": ("lane2", r"(assign slot\d+_c\d+ = \S+)\s+\^\s+\S+;", lambda m: f"{m[1]} ;"),
+}
+MUTANTS = {"bit_serial": (SERIAL_MUTANT, SERIAL_MUTATIONS), "multipass": (MULTIPASS_MUTANT, MULTIPASS_MUTATIONS)}
+MUTANT_SCENARIOS = ["corners", "exhaustive", "overflow", "random_stalls"]
+
+
 @pytest.fixture(scope="module")
-def serial_source():
-    return to_verilog(SERIAL_MUTANT)
+def mutant_sources():
+    return {arch: to_verilog(cfg) for arch, (cfg, _) in MUTANTS.items()}
 
 
-def test_serial_unmutated_passes(serial_source, tmp_path):
+@pytest.mark.parametrize("arch", list(MUTANTS))
+def test_unmutated_passes(arch, mutant_sources, tmp_path):
     path = tmp_path / "dut.v"
-    path.write_text(serial_source)
-    res = run_regression(SERIAL_MUTANT, sim="icarus", out_dir=tmp_path / "run", vectors=100, rtl=path,
-                         fast_build=True, scenarios=["corners", "exhaustive", "overflow", "random_stalls"])
+    path.write_text(mutant_sources[arch])
+    res = run_regression(MUTANTS[arch][0], sim="icarus", out_dir=tmp_path / "run", vectors=100, rtl=path,
+                         fast_build=True, scenarios=MUTANT_SCENARIOS)
     assert res.passed, "\n".join(res.failures)
 
 
-@pytest.mark.parametrize("mutation", list(SERIAL_MUTATIONS))
-def test_serial_mutant_is_caught(mutation, serial_source, tmp_path):
+@pytest.mark.parametrize("arch, mutation", [(a, k) for a, (_, muts) in MUTANTS.items() for k in muts])
+def test_mutant_is_caught(arch, mutation, mutant_sources, tmp_path):
+    cfg, muts = MUTANTS[arch]
     path = tmp_path / "mutant.v"
-    path.write_text(_mutate(serial_source, *SERIAL_MUTATIONS[mutation]))
-    res = run_regression(SERIAL_MUTANT, sim="icarus", out_dir=tmp_path / "run", vectors=100, rtl=path,
-                         fast_build=True, scenarios=["corners", "exhaustive", "overflow", "random_stalls"])
-    assert not res.passed and res.failures, f"mutation {mutation} survived the regression"
+    path.write_text(_mutate(mutant_sources[arch], *muts[mutation]))
+    res = run_regression(cfg, sim="icarus", out_dir=tmp_path / "run", vectors=100, rtl=path,
+                         fast_build=True, scenarios=MUTANT_SCENARIOS)
+    assert not res.passed and res.failures, f"mutation {mutation} of {arch} survived the regression"
