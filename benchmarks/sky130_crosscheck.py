@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 from mixlane.config import preset
-from mixlane.synth.flow import SynthError, sta_timing, synthesize
+from mixlane.synth.flow import synthesize
+from mixlane.synth.sta import sta_timing
+from mixlane.synth.tools import SynthError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "pdk" / "sky130hd_tt.lib.gz"
 PRESETS = ["default", "uniform-12", "pattern-sysmol", "uniform-1248", "int8"]

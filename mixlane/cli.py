@@ -124,9 +124,9 @@ def _progress(line: str) -> None:
 def _workload(args) -> dict:
     """The power workload: defaults, then ``--workload``, then the single-key options (a key set both ways
     is an error)."""
-    from mixlane.synth.flow import SynthError
-    from mixlane.synth.power import WORKLOAD_DEFAULTS, parse_workload
-    from mixlane.synth.power import _WORKLOAD_ALIASES as ALIASES
+    from mixlane.synth.tools import SynthError
+    from mixlane.synth.workload import WORKLOAD_ALIASES as ALIASES
+    from mixlane.synth.workload import WORKLOAD_DEFAULTS, parse_workload
 
     try:
         spec = parse_workload(args.workload) if args.workload is not None else {}
@@ -148,7 +148,9 @@ def _workload(args) -> dict:
 
 
 def cmd_synth(args) -> int:
-    from mixlane.synth.report import default_cache_dir, run_synth, write_reports
+    from mixlane.synth.cache import default_cache_dir
+    from mixlane.synth.render import write_reports
+    from mixlane.synth.report import run_synth
 
     cfg = _config(args)
     wl = _workload(args)
@@ -202,7 +204,7 @@ def cmd_synth(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from mixlane.synth.report import compare_reports
+    from mixlane.synth.compare import compare_reports
 
     out = Path(args.output)
     if out.exists() and not out.is_dir():
@@ -248,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="DIR", help="work folder (default: out/verify/<config name>)")
     p.set_defaults(func=cmd_verify)
 
-    from mixlane.synth.flow import DEFAULT_CLOCK_NS, DEFAULT_LIBERTY, DEFAULT_YOSYS
+    from mixlane.synth.tools import DEFAULT_CLOCK_NS, DEFAULT_LIBERTY, DEFAULT_YOSYS
 
     p = sub.add_parser("synth", help="synthesize a configuration and its INT8 baseline; area, Fmax, power, ratios",
                        description="Synthesize the configuration and the INT8 conventional baseline of the same "
@@ -319,7 +321,7 @@ def _early_plugins(argv: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     from mixlane.sim_tb.runner import ToolError
 
-    from mixlane.synth.flow import SynthError
+    from mixlane.synth.tools import SynthError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     try:

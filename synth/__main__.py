@@ -18,7 +18,9 @@ from pathlib import Path
 
 from mixlane.config import PRESETS, ConfigError, preset
 
-from .flow import BLOCK_GROUPS, DEFAULT_CLOCK_NS, DEFAULT_YOSYS, SynthError, sta_power_vectorless, sta_timing, synthesize
+from .flow import BLOCK_GROUPS, synthesize
+from .sta import sta_power_vectorless, sta_timing
+from .tools import DEFAULT_CLOCK_NS, DEFAULT_YOSYS, SynthError
 
 _SHORT = {"precision_decoder": "decoder", "aligner": "aligner", "multipliers": "mult", "adder_tree": "tree",
           "accumulators": "acc", "control": "ctrl"}

@@ -17,10 +17,12 @@ from mixlane.synth.power import missing_power_tools
 
 from mixlane.config import Config
 from mixlane.golden import OP_ACC, OP_READ_LOAD, decode, run, unpack
-from mixlane.synth import flow
-from mixlane.synth.flow import SynthError
-from mixlane.synth.power import (READ_EVERY, activity_liberty, measure_power, parse_vcd,
-                                 workload_macs, workload_ops)
+from mixlane.synth.flow import synthesize
+from mixlane.synth.liberty import activity_liberty
+from mixlane.synth.power import measure_power
+from mixlane.synth.tools import DEFAULT_LIBERTY, SynthError, find_tool
+from mixlane.synth.vcd import parse_vcd
+from mixlane.synth.workload import READ_EVERY, workload_macs, workload_ops
 
 CFG = Config(width=32)
 
@@ -169,11 +171,11 @@ def test_parse_vcd_errors(tmp_path):
 
 # --------------------------------------------------------------------------------------------- liberty
 def test_activity_liberty(tmp_path):
-    if not flow.DEFAULT_LIBERTY.is_file():
+    if not DEFAULT_LIBERTY.is_file():
         pytest.skip("liberty missing (Debian package qflow-tech-osu018)")
-    counts = activity_liberty(flow.DEFAULT_LIBERTY, tmp_path / "act.lib")
+    counts = activity_liberty(DEFAULT_LIBERTY, tmp_path / "act.lib")
     text = (tmp_path / "act.lib").read_text()
-    orig = flow.DEFAULT_LIBERTY.read_text()
+    orig = DEFAULT_LIBERTY.read_text()
     assert counts["cells"] == len(re.findall(r"^cell\s*\(", orig, re.M)) and counts["functions_added"] == 0
     # every output function is the pin itself; nothing else but power values changes
     assert set(re.findall(r'function : "(\w+)"', text)) <= {"Y", "Q", "YC", "YS"}
@@ -194,7 +196,7 @@ def test_activity_liberty(tmp_path):
 @pytest.fixture(scope="module")
 def netlist(tmp_path_factory):
     _need_tools()
-    syn = flow.synthesize(CFG, tmp_path_factory.mktemp("power_syn"), generic=False)
+    syn = synthesize(CFG, tmp_path_factory.mktemp("power_syn"), generic=False)
     return Path(syn["netlist"])
 
 
@@ -279,7 +281,7 @@ def test_measure_power_argument_errors(netlist, tmp_path):
 
 
 def test_missing_simulator_names_its_package(monkeypatch, netlist, tmp_path):
-    real = flow.find_tool
+    real = find_tool
 
     def fake(name):
         if Path(name).name in ("iverilog", "vvp"):

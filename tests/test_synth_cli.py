@@ -24,8 +24,10 @@ import pytest
 
 from mixlane.synth.power import missing_power_tools
 
-from mixlane.synth.flow import BLOCK_GROUPS, SynthError
-from mixlane.synth.report import REPORT_FILES, baseline_config, load_report, macs_per_cycle
+from mixlane.synth.flow import BLOCK_GROUPS
+from mixlane.synth.metrics import baseline_config, macs_per_cycle
+from mixlane.synth.render import REPORT_FILES, load_report
+from mixlane.synth.tools import SynthError
 
 FAST = ["--power-ops", "64", "--window", "32", "--warmup", "8"]
 
@@ -272,7 +274,7 @@ def test_mix_meta_follows_the_mode():
 
     from mixlane.config import preset
     from mixlane.golden import decode
-    from mixlane.synth.power import mix_meta
+    from mixlane.synth.workload import mix_meta
 
     mix = {1: 0.25, 2: 0.5, 4: 0.25}
     for name, width in (("default", 128), ("pattern-sysmol", 128), ("channel-3level", 128), ("element", 32)):
@@ -292,7 +294,7 @@ def test_mix_meta_follows_the_mode():
 
 
 def test_parse_workload():
-    from mixlane.synth.power import parse_workload
+    from mixlane.synth.workload import parse_workload
 
     assert parse_workload("dense") == {"zero_fraction": 0.0}
     assert parse_workload("sparse,ops=800,seed=0,glitches=1") == {"zero_fraction": 0.75, "ops": 800, "seed": 0,
