@@ -189,7 +189,7 @@ def cmd_synth(args) -> int:
           f"INT8 baseline {base['area_um2']:,.0f} um^2, Fmax {base['timing']['fmax_mhz']:.1f} MHz")
     print(f"{'precision':>9} {'MACs/cycle':>10} {'MACs/cycle/mm^2':>16} {'x base':>7} {'pJ/MAC':>8} {'x base':>7}")
     for r in report["comparison"]:
-        print(f"{r['precision']:>7} b {r['macs_per_cycle']:>10} {r['macs_per_cycle_per_mm2']:>16,.0f} "
+        print(f"{r['precision']:>7} b {r['macs_per_cycle']:>10.4g} {r['macs_per_cycle_per_mm2']:>16,.0f} "
               f"{r['ratio_macs_per_cycle_per_mm2']:>6.2f}x {r['pj_per_mac']:>8.4f} {r['ratio_energy_per_mac']:>6.2f}x")
     mix = report.get("mix")
     if mix:

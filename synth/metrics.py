@@ -1,7 +1,7 @@
 """The numbers of a report: the INT8 baseline, MACs per cycle, design entries, comparison rows, validation.
 
 :func:`baseline_config` is the INT8 baseline of a configuration (a conventional INT8 SIMD datapath of the
-same register width, ``mac = "conventional"``, precisions [8]); :func:`design_entry`, :func:`comparison_rows`
+same register width, the registry's baseline architecture ``mixlane.architectures.BASELINE``, precisions [8]); :func:`design_entry`, :func:`comparison_rows`
 and :func:`mix_entry` turn the synthesis, timing and power results into the report's entries, and
 :func:`validate_report` refuses a report with a missing or non-positive number (:data:`SCHEMA` names the
 format).
@@ -36,6 +36,7 @@ __all__ = [
     "SCHEMA",
     "baseline_config",
     "macs_per_cycle",
+    "elements_per_register",
     "same_config",
     "rel_path",
     "mix_entry",
@@ -52,12 +53,13 @@ def baseline_config(cfg: Any) -> tuple[Any, list[str]]:
     """The INT8 baseline of ``cfg``: conventional 8x8 lanes at the same width (and its notes).
 
     Same ``width``, ``acc_width``, ``outputs``, ``overflow`` and operand signedness; ``precisions = [8]``,
-    ``mac = "conventional"``. When ``acc_width`` is too narrow for an 8-bit register sum it is raised to the
-    minimum and a note says so.
+    ``mac`` = :data:`mixlane.architectures.BASELINE`. When ``acc_width`` is too narrow for an 8-bit register
+    sum it is raised to the minimum and a note says so.
     """
+    from mixlane.architectures import BASELINE
     from mixlane.config import Config, ConfigError
 
-    kw = dict(width=cfg.width, precisions=(8,), mac="conventional", acc_width=cfg.acc_width, outputs=cfg.outputs,
+    kw = dict(width=cfg.width, precisions=(8,), mac=BASELINE, acc_width=cfg.acc_width, outputs=cfg.outputs,
               overflow=cfg.overflow, activation_signed=cfg.activation_signed, weight_signed=cfg.weight_signed)
     try:
         return Config(**kw), []
@@ -70,15 +72,23 @@ def baseline_config(cfg: Any) -> tuple[Any, list[str]]:
                       f"{cfg.width} needs {need} signed bits"]
 
 
-def macs_per_cycle(cfg: Any, precision: int) -> int:
-    """Element products of one register pair when the metadata selects ``precision`` (peak MACs per cycle)."""
-    from mixlane.golden import decode
-    from mixlane.sim_tb.stimulus import meta_for_precision
+def macs_per_cycle(cfg: Any, precision: int) -> int | float:
+    """Sustained MACs per cycle of back-to-back ACCs at ``precision``: the element products of one register
+    pair divided by the cycles the architecture takes for it (:func:`mixlane.golden.peak_macs_per_cycle`)."""
+    from mixlane.golden import peak_macs_per_cycle
 
     if precision not in cfg.mode_precisions:
         raise SynthError(f"precision {precision} is not supported by this configuration "
                          f"({list(cfg.mode_precisions)})")
-    return int((decode(cfg, meta_for_precision(cfg, precision, 1)) > 0).sum())
+    rate = peak_macs_per_cycle(cfg, precision)
+    return int(rate) if float(rate).is_integer() else rate
+
+
+def elements_per_register(cfg: Any, precision: int) -> int:
+    """Element products of one register pair whose metadata selects ``precision``."""
+    from mixlane.golden import elements_at
+
+    return elements_at(cfg, precision)
 
 
 def same_config(a: Any, b: Any) -> bool:
@@ -101,14 +111,15 @@ def _finite(value: Any) -> bool:
 def mix_entry(pw: dict[str, Any], cfg: dict[str, Any], base: dict[str, Any], out: Path) -> dict[str, Any]:
     """The precision-mix measurement: MACs per ACC (the mix's mean), per mm^2, pJ/MAC, ratios to INT8."""
     b8 = base["precisions"]["8"]
-    per_mm2 = pw["macs_per_acc_op"] / cfg["area_mm2"]
+    rate = pw["macs_per_acc_cycle"]
+    per_mm2 = rate / cfg["area_mm2"]
     return {
-        "mix": pw["mix"], "label": mix_label(pw["mix"]), "macs_per_cycle": pw["macs_per_acc_op"],
+        "mix": pw["mix"], "label": mix_label(pw["mix"]), "macs_per_cycle": rate,
         "macs_per_cycle_per_mm2": per_mm2, "measured_macs_per_cycle": pw["macs_per_cycle"],
         "power_w": pw["total_w"], "internal_w": pw["internal_w"], "switching_w": pw["switching_w"],
         "leakage_w": pw["leakage_w"], "energy_per_cycle_pj": pw["energy_per_cycle_pj"],
         "pj_per_mac": pw["pj_per_mac"], "results_checked": pw["results_checked"],
-        "ratio_macs_per_cycle": pw["macs_per_acc_op"] / b8["macs_per_cycle"],
+        "ratio_macs_per_cycle": rate / b8["macs_per_cycle"],
         "ratio_macs_per_cycle_per_mm2": per_mm2 / b8["macs_per_cycle_per_mm2"],
         "ratio_energy_per_mac": pw["pj_per_mac"] / b8["pj_per_mac"],
         "work_dir": rel_path(Path(pw["files"]["sta_log"]).parent, out),
@@ -122,9 +133,9 @@ def design_entry(role: str, c: Any, syn: dict[str, Any], tim: dict[str, Any], po
     precisions = {}
     for p, pw in sorted(pows.items()):
         peak = macs_per_cycle(c, p)
-        if pw["elements_per_register"] != peak:
+        if pw["elements_per_register"] != elements_per_register(c, p):
             raise SynthError(f"{role}: the power workload at {p} bit has {pw['elements_per_register']} elements "
-                             f"per register, the configuration {peak}")
+                             f"per register, the configuration {elements_per_register(c, p)}")
         precisions[str(p)] = {
             "precision": p, "macs_per_cycle": peak, "macs_per_cycle_per_mm2": peak / area_mm2,
             "measured_macs_per_cycle": pw["macs_per_cycle"], "power_w": pw["total_w"],
@@ -137,7 +148,7 @@ def design_entry(role: str, c: Any, syn: dict[str, Any], tim: dict[str, Any], po
         }
     return {
         "role": role, "name": c.name, "config_hash": c.content_hash, "config": c.to_dict(),
-        "summary": _describe(c),
+        "summary": c.architecture.describe(c),
         "area_um2": syn["area_um2"], "area_mm2": area_mm2, "sequential_area_um2": syn["sequential_area_um2"],
         "cells": syn["cells"], "transistors": syn["transistors"],
         "blocks": {g: {"label": b["label"], "area_um2": b["area_um2"], "cells": b["cells"],
@@ -155,18 +166,6 @@ def design_entry(role: str, c: Any, syn: dict[str, Any], tim: dict[str, Any], po
                       "unattributed_cells": syn.get("unattributed_cells")},
         "work_dir": rel_path(out / role, out),
     }
-
-
-def _describe(c: Any) -> str:
-    if c.mac == "conventional":
-        return f"INT8 conventional (mac=conventional), width {c.width}"
-    extra = ""
-    if c.precision_mode == "channel":
-        extra = f", levels {list(c.channel_levels)}"
-    if c.precision_mode == "pattern":
-        extra = f", {len(c.patterns)} patterns"
-    return (f"{c.precision_mode} {'/'.join(map(str, c.precisions))}-bit{extra}, width {c.width}"
-            + ("" if c.mac == "sum_together" else f", mac={c.mac}"))
 
 
 def comparison_rows(cfg: dict[str, Any], base: dict[str, Any]) -> list[dict[str, Any]]:

@@ -180,7 +180,7 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
     designs: dict[str, Any] = {"config": cfg} if same else {"config": cfg, "baseline": base}
     clock.say(f"{cfg.name} [{cfg.content_hash}] width {cfg.width}, {cfg.precision_mode}, precisions "
               f"{list(cfg.mode_precisions)}; baseline: "
-              + ("the configuration itself" if same else f"INT8 conventional [{base.content_hash}]")
+              + ("the configuration itself" if same else f"INT8 {base.mac} [{base.content_hash}]")
               + f"; {env['tools']['yosys'].split(' (')[0]}, {lib.name}, clock {clock_ns:g} ns"
               + (f"; removed stale {', '.join(stale)}" if stale else ""))
 
@@ -304,7 +304,8 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
                      "warmup_cycles": warmup, "seed": seed, "read_every": 16,
                      "simulation": pows["config"][cfg.mode_precisions[0]]["simulation"]},
         "definitions": {
-            "macs_per_cycle": "element products of one register pair at that precision (peak, one op/cycle)",
+            "macs_per_cycle": "sustained MACs per cycle of back-to-back ACCs at that precision: element products of "
+                              "one register pair / the cycles the architecture takes for it",
             "macs_per_cycle_per_mm2": "macs_per_cycle / total mapped cell area in mm^2",
             "pj_per_mac": "total power x clock period / MACs per cycle done in the measured window",
             "ratio": "value / INT8 baseline value (baseline at 8 bits)",

@@ -206,13 +206,14 @@ def workload_ops(cfg: Any, *, precision: int | None = None, zero_fraction: float
 
 
 def workload_macs(cfg: Any, ops: Any, start: int = 0, stop: int | None = None) -> dict[str, Any]:
-    """MACs of ``ops[start:stop]`` at one operation per cycle.
+    """MACs and cycles of ``ops[start:stop]`` run back to back (each operation takes the cycles the
+    architecture gives it: :func:`mixlane.golden.op_cycles`).
 
     Returns ``{"elements_per_register"`` (element products of one ACC register pair, the most in the range),
-    ``"macs"`` (element products of the ACC operations), ``"ops"``, ``"acc_ops"``, ``"macs_per_cycle"``
-    (``macs / ops``)}.
+    ``"macs"`` (element products of the ACC operations), ``"ops"``, ``"acc_ops"``, ``"cycles"`` (of all the
+    operations), ``"acc_cycles"`` (of the ACCs), ``"macs_per_cycle"`` (``macs / cycles``)}.
     """
-    from mixlane.golden import OP_ACC, decode
+    from mixlane.golden import OP_ACC, decode, op_cycles
 
     sub = ops[start:stop]
     if len(sub) == 0:
@@ -220,8 +221,10 @@ def workload_macs(cfg: Any, ops: Any, start: int = 0, stop: int | None = None) -
     acc = sub.op == OP_ACC
     per = (decode(cfg, sub.meta) > 0).sum(axis=1)
     macs = int(per[acc].sum())
+    cycles = op_cycles(cfg, sub.op, sub.meta)
     return {"elements_per_register": int(per[acc].max()) if acc.any() else 0, "macs": macs, "ops": len(sub),
-            "acc_ops": int(acc.sum()), "macs_per_cycle": macs / len(sub)}
+            "acc_ops": int(acc.sum()), "cycles": int(cycles.sum()), "acc_cycles": int(cycles[acc].sum()),
+            "macs_per_cycle": macs / int(cycles.sum())}
 
 
 def mix_label(mix: dict[Any, float]) -> str:

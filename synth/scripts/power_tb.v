@@ -8,6 +8,7 @@
 //   PAYLOAD        the concatenation {i__op, [i__sel,] i__meta, i__a, i__w, i__bias}, MSB first
 //   WORD_BITS      bits of one packed operation word in STIM_FILE (hex, one operation a line)
 //   N_OPS          operations in STIM_FILE
+//   MAX_CYCLES     cycles after reset before the run is declared a TIMEOUT (4x the workload's golden cycles)
 //   HALF_NS        half clock period (ns)
 //   DRIVE_NS       inputs change this long after the rising edge (away from the edge)
 //   SAMPLE_NS      outputs and the handshake are sampled this long after the rising edge (just before the next)
@@ -54,7 +55,7 @@ ${PORT_MAP}
     idle = 0;
     i__valid = 1'b1;
     {${PAYLOAD}} = stim[0];
-    while (idle < 4 && cycle < 4 * ${N_OPS} + 64) begin
+    while (idle < 4 && cycle < ${MAX_CYCLES}) begin
       #(${SAMPLE_NS} - ${DRIVE_NS});          // just before the next rising edge
       if (cycle == ${WARMUP_CYCLES}) begin
         $dumpfile("${VCD_FILE}");
