@@ -102,6 +102,41 @@ def test_plugin_generates_and_verifies(tmp_path):
     assert sum(t["busy_cycles"] for t in res.tests) > sum(t["ops"] for t in res.tests)   # two-cycle ACCs
 
 
+def test_plugin_synthesizes(tmp_path):
+    """``mixlane synth`` measures a plug-in like any architecture: its area, power at its precision, and
+    MACs per cycle from its own cycle count (8 elements every 2 cycles at width 32)."""
+    from mixlane.synth.power import missing_power_tools
+    from mixlane.synth.report import run_synth
+
+    if missing_power_tools():
+        pytest.skip(missing_power_tools())
+    report = run_synth(PLUGIN, tmp_path, power_ops=120, window=64, warmup=16, cache_dir=tmp_path / "cache")
+    row = report["comparison"][0]
+    assert row["precision"] == 4 and row["macs_per_cycle"] == 4
+    cfg = report["designs"]["config"]
+    assert cfg["summary"].endswith("mac=test_two_pass, note=none") and cfg["area_um2"] > 0
+    assert cfg["precisions"]["4"]["results_checked"] > 0
+    assert cfg["precisions"]["4"]["measured_macs_per_cycle"] == pytest.approx(4 * 15 / 16, rel=0.1)
+
+
+def test_plugin_through_the_command_line(tmp_path):
+    """``mixlane --plugin FILE.py`` registers the file's architectures for every command (and --help)."""
+    import subprocess
+    import sys
+
+    me = __file__
+    run = lambda *a: subprocess.run([sys.executable, "-m", "mixlane", "--plugin", me, *a],  # noqa: E731
+                                    capture_output=True, text=True, cwd=tmp_path)
+    assert "test_two_pass" in run("--help").stdout
+    res = run("generate", "--set", "mac=test_two_pass", "--set", "precisions=[8]", "--set", "width=32",
+              "-o", "out")
+    assert res.returncode == 0, res.stderr
+    assert json.loads((tmp_path / "out" / "config.json").read_text())["mac"] == "test_two_pass"
+    res = subprocess.run([sys.executable, "-m", "mixlane", "generate", "--set", "mac=test_two_pass", "-o", "x"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 2 and "mac: 'test_two_pass' is not allowed" in res.stderr
+
+
 def test_plugin_wrong_cycle_count_is_caught(tmp_path, monkeypatch):
     """The testbench checks the cycles of each operation, not only its values: a golden model that
     expects one cycle per ACC fails against RTL that takes two."""
