@@ -128,22 +128,9 @@ class TermLane(wiring.Component):
         return len({cell for _, users, _ in self._slots for cell, _ in users})
 
     # ------------------------------------------------------------------------------------------- hardware
-    def elaborate(self, platform):
-        m = Module()
-        ctx = Signal(self._code_bits + self._step_bits, name="ctx")
-        m.d.comb += ctx.eq(Cat(self.step, self.code) if self._step_bits else self.code)
-        n_ctx = 1 << len(ctx)
-        everything = frozenset((c, s) for c in range(1 << self._code_bits) for s in range(1 << self._step_bits))
-        hits: dict[int, Signal] = {}
-
-        def hit(ctxs):
-            """1 while one of the contexts ``ctxs`` is active (and the lane enabled)."""
-            mask = sum(1 << (c << self._step_bits | s) for c, s in ctxs)
-            if mask not in hits:
-                hits[mask] = sig = Signal(name=f"ctx_in_{mask:x}")
-                m.d.comb += sig.eq(self.en & Const(mask, n_ctx).bit_select(ctx, 1))
-            return hits[mask]
-
+    def _cells(self, m: Module, hit, everything: frozenset):
+        """The cell values: ``(value(cell, kind) -> Signal, live)``, ``live[cell]`` the contexts in which the
+        cell may be 1 (all of them unless its operands are multiplexed, and so gated, by context)."""
         sources: dict = defaultdict(lambda: {"a": defaultdict(set), "w": defaultdict(set)})
         for c, per in self._steps.items():
             for s, (_, _, terms) in enumerate(per):
@@ -175,12 +162,31 @@ class TermLane(wiring.Component):
                 m.d.comb += sig.eq(x & y if kind == "and" else ~(x ^ y))
             return values[(cell, kind)]
 
+        return value, live
+
+    def elaborate(self, platform):
+        m = Module()
+        ctx = Signal(self._code_bits + self._step_bits, name="ctx")
+        m.d.comb += ctx.eq(Cat(self.step, self.code) if self._step_bits else self.code)
+        n_ctx = 1 << len(ctx)
+        everything = frozenset((c, s) for c in range(1 << self._code_bits) for s in range(1 << self._step_bits))
+        hits: dict[int, Signal] = {}
+
+        def hit(ctxs):
+            """1 while one of the contexts ``ctxs`` is active (and the lane enabled)."""
+            mask = sum(1 << (c << self._step_bits | s) for c, s in ctxs)
+            if mask not in hits:
+                hits[mask] = sig = Signal(name=f"ctx_in_{mask:x}")
+                m.d.comb += sig.eq(self.en & Const(mask, n_ctx).bit_select(ctx, 1))
+            return hits[mask]
+
+        value, live = self._cells(m, hit, everything)
         cols: dict[int, list] = defaultdict(list)
         for k, (col, users, inv) in enumerate(self._slots):
             expr = 0
             for (cell, kind), ctxs in sorted(users.items()):
                 v = value(cell, kind)
-                needs_gate = kind != "and" or not live[cell] <= ctxs
+                needs_gate = kind == "xnor" or not live[cell] <= ctxs
                 expr = expr | (v & hit(ctxs) if needs_gate else v)
             bit = Signal(name=f"slot{k}_c{col}")
             negs = {x for x, neg in inv.items() if neg}

@@ -163,6 +163,8 @@ if __name__.startswith("mixlane_plugin_"):           # loaded by a simulator pro
     ({"mac": "bit_serial", "mac_options": {"serial": True}}, "mac_options.serial: True is not allowed"),
     ({"mac_options": {"serial": "both"}}, "unknown option of mac = 'sum_together'"),
     ({"mac": "conventional"}, "the conventional baseline needs precisions = [8]"),
+    ({"mac": "bitfusion"}, "its 2x2 bricks build 2, 4 and 8 bits (drop [1])"),
+    ({"mac": "multipass", "precisions": [1, 2], "mac_options": {"digit_bits": 4}}, "use at most the widest"),
 ])
 def test_architecture_errors_are_one_line(changes, needle):
     with pytest.raises(ConfigError) as exc:
@@ -241,6 +243,34 @@ def test_multipass_regression(seed, sim, digits, width, precs, tmp_path):
     assert res.passed, f"{sim} {cfg.to_dict()}:\n" + ("\n".join(res.failures) or res.log)
 
 
+BITFUSION_CASES = [  # (seed, sim, width, precisions)
+    (51, "icarus", 32, (2, 4, 8)),
+    (52, "verilator", 128, (2, 4, 8)),
+    (53, "icarus", 64, (2, 8)),
+    (54, "verilator", 256, (4, 8)),
+    (55, "icarus", 64, (2, 4)),
+]
+
+
+@pytest.mark.parametrize("seed, sim, width, precs", BITFUSION_CASES)
+def test_bitfusion_regression(seed, sim, width, precs, tmp_path):
+    cfg = random_config(seed, mode="uniform", min_width=width, max_width=width)
+    cfg = cfg.replace(mac="bitfusion", precisions=precs)
+    res = run_regression(cfg, sim=sim, out_dir=tmp_path, vectors=300 if sim == "icarus" else 2000, seed=seed,
+                         fast_build=True)
+    assert res.passed, f"{sim} {cfg.to_dict()}:\n" + ("\n".join(res.failures) or res.log)
+
+
+def test_bitfusion_bricks():
+    """An 8-bit BitFusion lane has 16 bricks; every precision uses the bricks of its own elements only."""
+    from mixlane.rtl.bitfusion_lane import BitFusionLane, bitfusion_terms
+
+    assert BitFusionLane(precisions=(2, 4, 8), lane_bits=8, a_signed=True, w_signed=True).bricks == 16
+    for p, used in ((2, 4), (4, 8), (8, 16)):
+        (_, _, terms), = bitfusion_terms(p, lane_bits=8)
+        assert len({t[0][:2] for t in terms}) == used == 8 * p // 4
+
+
 def test_multipass_lane_is_as_small_as_its_digits():
     """A {1, 2, 4} multi-pass lane on 2-bit digits has the compressor of two 2-bit lanes (8 inputs per 4 bits,
     against 16 for the centred sum-together lane) and runs 4-bit operations in 3 passes."""
@@ -289,7 +319,16 @@ MULTIPASS_MUTATIONS = {
     "digit_route_dropped": ("lane2", r"(assign cell\d+_w = \S+)\s+\|\s+\S+ ;", lambda m: f"{m[1]} ;"),
     "sign_inversion_dropped": ("lane2", r"(assign slot\d+_c\d+ = \S+)\s+\^\s+\S+;", lambda m: f"{m[1]} ;"),
 }
-MUTANTS = {"bit_serial": (SERIAL_MUTANT, SERIAL_MUTATIONS), "multipass": (MULTIPASS_MUTANT, MULTIPASS_MUTATIONS)}
+BITFUSION_MUTANT = Config(width=32, precisions=(2, 4, 8), mac="bitfusion", activation_signed=True, outputs=2,
+                          acc_width=20, overflow="saturate")
+BITFUSION_MUTATIONS = {
+    "brick_sign_dropped": ("lane1", r"= a\[3\] & ctx_in_\w+;", "= 1'h0;"),
+    "brick_multiply_to_add": ("lane1", r"(\$signed\(\{ \S+ , a\[3:2\] \}\)) \* ", r"\1 + "),
+    "brick_bias_changed": ("lane1", r"\$signed\(6'h10\)", "$signed(6'h0f)"),
+    "shift_route_dropped": ("lane1", r"(assign slot\d+_c\d+ = \S+)\s+\|\s+\S+ ;", lambda m: f"{m[1]} ;"),
+}
+MUTANTS = {"bit_serial": (SERIAL_MUTANT, SERIAL_MUTATIONS), "multipass": (MULTIPASS_MUTANT, MULTIPASS_MUTATIONS),
+           "bitfusion": (BITFUSION_MUTANT, BITFUSION_MUTATIONS)}
 MUTANT_SCENARIOS = ["corners", "exhaustive", "overflow", "random_stalls"]
 
 

@@ -215,6 +215,7 @@ BUILTIN = (
     "mixlane.architectures.conventional:Conventional",
     "mixlane.architectures.bit_serial:BitSerial",
     "mixlane.architectures.multipass:MultiPass",
+    "mixlane.architectures.bitfusion:BitFusion",
 )
 
 _loaded = {"builtin": False, "plugins": False}
