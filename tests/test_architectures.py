@@ -206,11 +206,13 @@ def test_bit_serial_cycles(serial, bpc, p, cycles):
     assert run(cfg, random_ops(cfg, np.random.default_rng(1), 20)).cycles.max() <= 64
 
 
-SERIAL_CASES = [  # (seed, sim, options, width): random uniform configurations of both kinds, both simulators
+# Random uniform configurations of each kind on both simulators; one Verilator build per architecture in the
+# default run (20-50 s each), the wider ones with -m slow.
+SERIAL_CASES = [  # (seed, sim, options, width)
     (31, "icarus", {"serial": "weights", "bits_per_cycle": 1}, 32),
     (32, "verilator", {"serial": "weights", "bits_per_cycle": 2}, 128),
     (33, "icarus", {"serial": "both", "bits_per_cycle": 2}, 64),
-    (34, "verilator", {"serial": "both", "bits_per_cycle": 1}, 256),
+    pytest.param(34, "verilator", {"serial": "both", "bits_per_cycle": 1}, 256, marks=pytest.mark.slow),
     (35, "icarus", {"serial": "weights", "bits_per_cycle": 4}, 32),
 ]
 
@@ -229,7 +231,7 @@ MULTIPASS_CASES = [  # (seed, sim, digit_bits, width, precisions)
     (41, "icarus", 2, 32, (1, 2, 4)),
     (42, "verilator", 2, 128, (2, 4, 8)),
     (43, "icarus", 4, 64, (1, 2, 4, 8)),
-    (44, "verilator", 1, 64, (1, 2, 4)),
+    pytest.param(44, "verilator", 1, 64, (1, 2, 4), marks=pytest.mark.slow),
     (45, "icarus", 2, 256, (1, 2, 8)),
 ]
 
@@ -247,7 +249,7 @@ BITFUSION_CASES = [  # (seed, sim, width, precisions)
     (51, "icarus", 32, (2, 4, 8)),
     (52, "verilator", 128, (2, 4, 8)),
     (53, "icarus", 64, (2, 8)),
-    (54, "verilator", 256, (4, 8)),
+    pytest.param(54, "verilator", 256, (4, 8), marks=pytest.mark.slow),
     (55, "icarus", 64, (2, 4)),
 ]
 

@@ -31,9 +31,17 @@ def _check(cfg: Config, sim: str, out, **kw):
 # Verilator builds take 20-40 s each (C++ compile): the default run builds a representative subset, `-m slow`
 # adds the rest. Icarus runs every preset.
 VERILATOR_DEFAULT = ("default", "pattern-sysmol", "element", "int8-conventional")
-PRESET_CASES = [pytest.param(name, sim, marks=[pytest.mark.slow] if sim == "verilator"
-                             and name not in VERILATOR_DEFAULT else [])
-                for name in PRESETS for sim in SIMS]
+# The multi-cycle presets take up to 8 cycles per 8-bit operation (40 s on Icarus for bit-serial): their
+# architectures are covered in tests/test_architectures.py, the presets themselves with -m slow.
+SLOW_ON_ICARUS = ("bit-serial",)
+
+
+def _preset_marks(name: str, sim: str) -> list:
+    slow = (sim == "verilator" and name not in VERILATOR_DEFAULT) or (sim == "icarus" and name in SLOW_ON_ICARUS)
+    return [pytest.mark.slow] if slow else []
+
+
+PRESET_CASES = [pytest.param(name, sim, marks=_preset_marks(name, sim)) for name in PRESETS for sim in SIMS]
 
 
 @pytest.mark.parametrize("name, sim", PRESET_CASES)
