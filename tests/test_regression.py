@@ -29,7 +29,7 @@ def _check(cfg: Config, sim: str, out, **kw):
 
 
 # Verilator builds take 20-40 s each (C++ compile): the default run builds a representative subset, `-m slow`
-# adds the rest. Icarus runs every preset.
+# adds the rest. Icarus runs every preset except those in SLOW_ON_ICARUS.
 VERILATOR_DEFAULT = ("default", "pattern-sysmol", "element", "int8-conventional")
 # The multi-cycle presets take up to 8 cycles per 8-bit operation (40 s on Icarus for bit-serial): their
 # architectures are covered in tests/test_architectures.py, the presets themselves with -m slow.
