@@ -265,9 +265,13 @@ def test_bitfusion_regression(seed, sim, width, precs, tmp_path):
 
 def test_bitfusion_bricks():
     """An 8-bit BitFusion lane has 16 bricks; every precision uses the bricks of its own elements only."""
+    from amaranth.hdl import Fragment
+
     from mixlane.rtl.bitfusion_lane import BitFusionLane, bitfusion_terms
 
-    assert BitFusionLane(precisions=(2, 4, 8), lane_bits=8, a_signed=True, w_signed=True).bricks == 16
+    lane = BitFusionLane(precisions=(2, 4, 8), lane_bits=8, a_signed=True, w_signed=True)
+    Fragment.get(lane, None)
+    assert lane.bricks == 16 and lane.compressor_inputs < 16 * 5 + 16
     for p, used in ((2, 4), (4, 8), (8, 16)):
         (_, _, terms), = bitfusion_terms(p, lane_bits=8)
         assert len({t[0][:2] for t in terms}) == used == 8 * p // 4
@@ -276,13 +280,18 @@ def test_bitfusion_bricks():
 def test_multipass_lane_is_as_small_as_its_digits():
     """A {1, 2, 4} multi-pass lane on 2-bit digits has the compressor of two 2-bit lanes (8 inputs per 4 bits,
     against 16 for the centred sum-together lane) and runs 4-bit operations in 3 passes."""
+    from amaranth.hdl import Fragment
+
     from mixlane.rtl.mac_lane import SumTogetherLane
     from mixlane.rtl.multipass_lane import MultiPassLane
 
     kw = dict(precisions=(1, 2, 4), lane_bits=4, a_signed=False, w_signed=True, bipolar=True)
     lane = MultiPassLane(digit_bits=2, **kw)
+    Fragment.get(lane, None)
     assert lane.compressor_inputs == lane.cells == 8 and lane.contract.cycles[:3] == (1, 1, 3)
-    assert SumTogetherLane(packed=True, centred=True, **kw).compressor_inputs == 16
+    centred = SumTogetherLane(packed=True, centred=True, **kw)
+    Fragment.get(centred, None)
+    assert centred.compressor_inputs == 16
 
 
 # mutations of the bit-serial datapath: (module, regex in that module, replacement)

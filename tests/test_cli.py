@@ -37,6 +37,25 @@ def test_presets_lists_all(capsys):
     assert all(name in out for name in PRESETS)
 
 
+def test_presets_json_has_rates_per_precision(capsys):
+    from mixlane.config import PRESETS
+    assert main(["presets", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert [row["name"] for row in table] == list(PRESETS)
+    rows = {row["name"]: row for row in table}
+    assert rows["default"]["macs_per_cycle"] == {"1": 128, "2": 64, "4": 32}
+    assert rows["int8-conventional"]["macs_per_cycle"] == {"8": 16}
+    assert rows["multipass-124"]["macs_per_cycle"]["4"] == pytest.approx(32 / 3, rel=1e-5)
+    assert rows["bit-serial"]["macs_per_cycle"]["8"] == 2 and rows["bit-serial"]["config"]["mac"] == "bit_serial"
+
+
+def test_help_lists_the_architectures():
+    res = run_cli("--help")
+    assert res.returncode == 0
+    for name in ("sum_together", "conventional", "multipass", "bit_serial", "bitfusion"):
+        assert f"  {name}" in res.stdout
+
+
 def test_generate_byte_identical(tmp_path):
     for d in ("a", "b"):
         assert main(["generate", "--preset", "channel-3level", "--set", "width=64", "-o", str(tmp_path / d)]) == 0
