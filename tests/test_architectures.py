@@ -206,61 +206,39 @@ def test_bit_serial_cycles(serial, bpc, p, cycles):
     assert run(cfg, random_ops(cfg, np.random.default_rng(1), 20)).cycles.max() <= 64
 
 
-# Random uniform configurations of each kind on both simulators; one Verilator build per architecture in the
-# default run (20-50 s each), the wider ones with -m slow.
-SERIAL_CASES = [  # (seed, sim, options, width)
-    (31, "icarus", {"serial": "weights", "bits_per_cycle": 1}, 32),
-    (32, "verilator", {"serial": "weights", "bits_per_cycle": 2}, 128),
-    (33, "icarus", {"serial": "both", "bits_per_cycle": 2}, 64),
-    pytest.param(34, "verilator", {"serial": "both", "bits_per_cycle": 1}, 256, marks=pytest.mark.slow),
-    (35, "icarus", {"serial": "weights", "bits_per_cycle": 4}, 32),
+# Random uniform configurations of each architecture on both simulators: (mac, options, precisions or None for
+# the random ones, width, simulator, seed). One Verilator build per architecture in the default run (20-50 s
+# each), the wider ones with -m slow.
+_slow = pytest.mark.slow
+REGRESSION_CASES = [
+    ("bit_serial", {"serial": "weights", "bits_per_cycle": 1}, None, 32, "icarus", 31),
+    ("bit_serial", {"serial": "weights", "bits_per_cycle": 2}, None, 128, "verilator", 32),
+    ("bit_serial", {"serial": "both", "bits_per_cycle": 2}, None, 64, "icarus", 33),
+    pytest.param("bit_serial", {"serial": "both", "bits_per_cycle": 1}, None, 256, "verilator", 34, marks=_slow),
+    ("bit_serial", {"serial": "weights", "bits_per_cycle": 4}, None, 32, "icarus", 35),
+    ("multipass", {"digit_bits": 2}, (1, 2, 4), 32, "icarus", 41),
+    ("multipass", {"digit_bits": 2}, (2, 4, 8), 128, "verilator", 42),
+    ("multipass", {"digit_bits": 4}, (1, 2, 4, 8), 64, "icarus", 43),
+    pytest.param("multipass", {"digit_bits": 1}, (1, 2, 4), 64, "verilator", 44, marks=_slow),
+    ("multipass", {"digit_bits": 2}, (1, 2, 8), 256, "icarus", 45),
+    ("bitfusion", {}, (2, 4, 8), 32, "icarus", 51),
+    ("bitfusion", {}, (2, 4, 8), 128, "verilator", 52),
+    ("bitfusion", {}, (2, 8), 64, "icarus", 53),
+    pytest.param("bitfusion", {}, (4, 8), 256, "verilator", 54, marks=_slow),
+    ("bitfusion", {}, (2, 4), 64, "icarus", 55),
 ]
 
 
-@pytest.mark.parametrize("seed, sim, opts, width", SERIAL_CASES)
-def test_bit_serial_regression(seed, sim, opts, width, tmp_path):
+@pytest.mark.parametrize("mac, opts, precs, width, sim, seed", REGRESSION_CASES)
+def test_architecture_regression(mac, opts, precs, width, sim, seed, tmp_path):
+    """Every scenario (random, stalls, corners, overflow, exhaustive pairs up to 4 bits, a tensor) with the
+    cycle-count check, on a random uniform configuration of the architecture."""
     cfg = random_config(seed, mode="uniform", min_width=width, max_width=width)
-    cfg = cfg.replace(mac="bit_serial", mac_options=opts)
+    cfg = cfg.replace(mac=mac, mac_options=opts, **({"precisions": precs} if precs else {}))
     res = run_regression(cfg, sim=sim, out_dir=tmp_path, vectors=300 if sim == "icarus" else 2000, seed=seed,
                          fast_build=True)
     assert res.passed, f"{sim} {cfg.to_dict()}:\n" + ("\n".join(res.failures) or res.log)
-    assert {t["scenario"] for t in res.tests} >= {"exhaustive", "corners", "random_stalls"}
-
-
-MULTIPASS_CASES = [  # (seed, sim, digit_bits, width, precisions)
-    (41, "icarus", 2, 32, (1, 2, 4)),
-    (42, "verilator", 2, 128, (2, 4, 8)),
-    (43, "icarus", 4, 64, (1, 2, 4, 8)),
-    pytest.param(44, "verilator", 1, 64, (1, 2, 4), marks=pytest.mark.slow),
-    (45, "icarus", 2, 256, (1, 2, 8)),
-]
-
-
-@pytest.mark.parametrize("seed, sim, digits, width, precs", MULTIPASS_CASES)
-def test_multipass_regression(seed, sim, digits, width, precs, tmp_path):
-    cfg = random_config(seed, mode="uniform", min_width=width, max_width=width)
-    cfg = cfg.replace(mac="multipass", precisions=precs, mac_options={"digit_bits": digits})
-    res = run_regression(cfg, sim=sim, out_dir=tmp_path, vectors=300 if sim == "icarus" else 2000, seed=seed,
-                         fast_build=True)
-    assert res.passed, f"{sim} {cfg.to_dict()}:\n" + ("\n".join(res.failures) or res.log)
-
-
-BITFUSION_CASES = [  # (seed, sim, width, precisions)
-    (51, "icarus", 32, (2, 4, 8)),
-    (52, "verilator", 128, (2, 4, 8)),
-    (53, "icarus", 64, (2, 8)),
-    pytest.param(54, "verilator", 256, (4, 8), marks=pytest.mark.slow),
-    (55, "icarus", 64, (2, 4)),
-]
-
-
-@pytest.mark.parametrize("seed, sim, width, precs", BITFUSION_CASES)
-def test_bitfusion_regression(seed, sim, width, precs, tmp_path):
-    cfg = random_config(seed, mode="uniform", min_width=width, max_width=width)
-    cfg = cfg.replace(mac="bitfusion", precisions=precs)
-    res = run_regression(cfg, sim=sim, out_dir=tmp_path, vectors=300 if sim == "icarus" else 2000, seed=seed,
-                         fast_build=True)
-    assert res.passed, f"{sim} {cfg.to_dict()}:\n" + ("\n".join(res.failures) or res.log)
+    assert {t["scenario"] for t in res.tests} >= {"exhaustive", "corners", "random_stalls", "overflow"}
 
 
 def test_bitfusion_bricks():
