@@ -23,7 +23,7 @@ def test_defaults():
     ({"precision_mode": "lane"}, "precision_mode", "uniform"),
     ({"binary": "ternary"}, "binary", "bipolar"),
     ({"overflow": "clip"}, "overflow", "saturate"),
-    ({"mac": "bitfusion"}, "mac", "sum_together"),
+    ({"mac": "sum_apart_v0"}, "mac", "sum_together"),
     ({"mac": "conventional"}, "mac", "precisions = [8]"),
     ({"mac": "conventional", "precisions": (8,), "precision_mode": "pattern"}, "mac", "uniform"),
     ({"outputs": 0}, "outputs", "1 to 256"),
