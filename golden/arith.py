@@ -15,7 +15,7 @@ from .layout import decode, meta_for_precision
 
 __all__ = ["OP_ACC", "OP_LOAD", "OP_READ", "OP_READ_LOAD", "OP_NAMES", "Ops", "Results",
            "unpack", "pack", "register_sum", "register_results", "op_cycles", "elements_at", "peak_macs_per_cycle",
-           "wrap", "saturate", "run"]
+           "wrap", "saturate", "run", "ScalarAccumulator"]
 
 OP_ACC, OP_LOAD, OP_READ, OP_READ_LOAD = 0, 1, 2, 3
 OP_NAMES = {OP_ACC: "ACC", OP_LOAD: "LOAD", OP_READ: "READ", OP_READ_LOAD: "READ_LOAD"}
@@ -187,27 +187,51 @@ class Results:
     cycles: np.ndarray
 
 
-def run(cfg: Config, ops: Ops, acc: list[int] | None = None) -> Results:
-    """Execute ``ops`` from accumulator state ``acc`` (zeros after reset): the expected results."""
-    sums = register_results(cfg, ops.a, ops.w, ops.meta)
-    acc = list(acc) if acc is not None else [0] * cfg.outputs
-    ovf = wrap if cfg.overflow == "wrap" else saturate
-    A, n_out = cfg.acc_width, cfg.outputs
+class ScalarAccumulator:
+    """Golden accumulator of the architectures that sum a register's products (``docs/format.md`` section 6):
+    one signed ``acc_width``-bit value per output; ACC adds the register result (wrap or saturate), LOAD sets the
+    bias, READ returns the value."""
+
+    def __init__(self, cfg: Config, ops: Ops):
+        self.cfg = cfg
+        self.addends = register_results(cfg, ops.a, ops.w, ops.meta)
+        self._ovf = wrap if cfg.overflow == "wrap" else saturate
+
+    def zero(self) -> int:
+        return 0
+
+    def acc(self, state: int, i: int) -> int:
+        return self._ovf(state + int(self.addends[i]), self.cfg.acc_width)
+
+    def load(self, bias: int) -> int:
+        return wrap(bias, self.cfg.acc_width)
+
+    def read(self, state: int) -> int:
+        return state
+
+
+def run(cfg: Config, ops: Ops, acc: list | None = None) -> Results:
+    """Execute ``ops`` from accumulator state ``acc`` (zeros after reset): the expected results. The
+    accumulator semantics are the architecture's (``cfg.architecture.golden_accumulator``)."""
+    model = cfg.architecture.accumulator_model()(cfg, ops)
+    acc = list(acc) if acc is not None else [model.zero() for _ in range(cfg.outputs)]
+    n_out = cfg.outputs
     idx, sel_out, val = [], [], []
-    for i, (op, s, add, bias) in enumerate(zip(ops.op.tolist(), ops.sel.tolist(), sums.tolist(),
-                                               ops.bias.tolist())):
+    for i, (op, s, bias) in enumerate(zip(ops.op.tolist(), ops.sel.tolist(), ops.bias.tolist())):
         inside = s < n_out
         if op == OP_ACC:
             if inside:
-                acc[s] = ovf(acc[s] + add, A)
+                acc[s] = model.acc(acc[s], i)
         elif op == OP_LOAD:
             if inside:
-                acc[s] = wrap(bias, A)
+                acc[s] = model.load(bias)
         else:
             idx.append(i)
             sel_out.append(s)
-            val.append(acc[s] if inside else 0)
+            val.append(model.read(acc[s]) if inside else 0)
             if op == OP_READ_LOAD and inside:
-                acc[s] = wrap(bias, A)
-    return Results(np.array(idx, dtype=np.int64), np.array(sel_out, dtype=np.int64),
-                   np.array(val, dtype=np.int64), sums, acc, op_cycles(cfg, ops.op, ops.meta))
+                acc[s] = model.load(bias)
+    values = np.array(val, dtype=np.int64) if all(-(1 << 62) < v < (1 << 62) for v in val) \
+        else np.array(val, dtype=object)
+    return Results(np.array(idx, dtype=np.int64), np.array(sel_out, dtype=np.int64), values,
+                   register_results(cfg, ops.a, ops.w, ops.meta), acc, op_cycles(cfg, ops.op, ops.meta))

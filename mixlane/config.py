@@ -137,16 +137,11 @@ class Config:
             _fail("channel_levels", list(self.channel_levels),
                   "channel_levels are only used with precision_mode = 'channel'; remove the key")
 
-        arch.check(self)
-
         acc = _as_int("acc_width", self.acc_width)
         if not 8 <= acc <= 64:
             _fail("acc_width", acc, "use 8 to 64 bits")
         set_("acc_width", acc)
-        need = self.register_sum_width
-        if acc < need:
-            _fail("acc_width", acc,
-                  f"a full register sum needs {need} signed bits here; use acc_width >= {need}")
+        arch.check(self)
 
     def _default_patterns(self) -> tuple:
         w = self.width

@@ -13,7 +13,7 @@ from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["compress", "rows_width", "ReductionTree"]
+__all__ = ["compress", "rows_width", "segmented_add", "ReductionTree"]
 
 
 def rows_width(columns: dict[int, int]) -> int:
@@ -22,7 +22,7 @@ def rows_width(columns: dict[int, int]) -> int:
     return max(1, top.bit_length())
 
 
-def compress(m: Module, columns: dict[int, list], *, name: str, limit: int | None = None):
+def compress(m: Module, columns: dict[int, list], *, name: str, limit: int | None = None, cut: dict | None = None):
     """Reduce ``columns`` to two rows ``(row0, row1)``, each a Signal of :func:`rows_width` bits.
 
     Parameters
@@ -35,6 +35,10 @@ def compress(m: Module, columns: dict[int, list], *, name: str, limit: int | Non
         Prefix of the per-level signals (``{name}_l{level}_c{col}_s`` / ``_c``).
     limit : int or None
         Drop columns at or above ``limit`` (arithmetic modulo ``2**limit``).
+    cut : dict or None
+        Column -> 1-bit value: while it is 1, no carry enters that column (the columns below and from it on
+        are summed apart, each field modulo its width); the rows then hold the fields' sums only when added
+        with the same cuts (:func:`segmented_add`).
     """
     cols = {c: list(v) for c, v in columns.items() if v and (limit is None or c < limit)}
     width = rows_width({c: len(v) for c, v in cols.items()})
@@ -65,7 +69,12 @@ def compress(m: Module, columns: dict[int, list], *, name: str, limit: int | Non
             used = 3 * n_fa + 2 * n_ha
             nxt.setdefault(col, []).extend([s[k] for k in range(n_cells)] + bits[used:])
             if limit is None or col + 1 < limit:
-                nxt.setdefault(col + 1, []).extend(c[k] for k in range(n_cells))
+                if cut and col + 1 in cut:
+                    gated = [Signal(name=f"{name}_l{level}_c{col}_g{k}") for k in range(n_cells)]
+                    m.d.comb += [g.eq(c[k] & ~cut[col + 1]) for k, g in enumerate(gated)]
+                    nxt.setdefault(col + 1, []).extend(gated)
+                else:
+                    nxt.setdefault(col + 1, []).extend(c[k] for k in range(n_cells))
         cols = nxt
         level += 1
     row0 = Signal(width, name=f"{name}_row0")
@@ -77,6 +86,22 @@ def compress(m: Module, columns: dict[int, list], *, name: str, limit: int | Non
         if len(bits) > 1:
             m.d.comb += row1[col].eq(bits[1])
     return row0, row1
+
+
+def segmented_add(m: Module, x, y, *, width: int, cut: dict, name: str, carry_in=None) -> Signal:
+    """``x + y`` (``width`` bits) with no carry into a column ``b`` while ``cut[b]`` is 1: fields between cuts
+    added apart, each modulo its width. ``cut`` maps column -> 1-bit value; ``carry_in`` enters column 0."""
+    out = Signal(width, name=f"{name}_sum")
+    bounds = sorted({0, width} | {b for b in cut if 0 < b < width})
+    carry = carry_in if carry_in is not None else 0
+    for lo, hi in zip(bounds, bounds[1:]):
+        if lo in cut:
+            carry = carry & ~cut[lo]
+        seg = Signal(hi - lo + 1, name=f"{name}_seg{lo}")
+        m.d.comb += seg.eq(x[lo:hi] + y[lo:hi] + carry)
+        m.d.comb += out[lo:hi].eq(seg[:hi - lo])
+        carry = seg[hi - lo]
+    return out
 
 
 class ReductionTree(wiring.Component):

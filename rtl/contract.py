@@ -37,6 +37,11 @@ class LaneContract:
     register_code : bool
         Offsets, shifts, weights or cycles depend on the code: every lane of a register must have the same
         code (``uniform`` mode), and the datapath applies them register-wide.
+    kind : str
+        ``"sum"``: the lane's products are summed (``sum``/``carry`` rows into the datapath's tree, one
+        accumulator per output). ``"apart"``: the lane keeps its products apart in ``vec`` (``row_width``
+        bits; at precision ``p`` product ``k`` in bits ``2kp .. 2kp+2p-1``, two's complement) and the datapath
+        accumulates them in subword accumulators (offsets, shifts and weights unused, all 0).
     """
 
     row_width: int
@@ -45,6 +50,7 @@ class LaneContract:
     weights: tuple[tuple[int, ...], ...]
     cycles: tuple[int, ...]
     register_code: bool
+    kind: str = "sum"
 
     def __post_init__(self):
         n = len(self.cycles)
@@ -55,6 +61,8 @@ class LaneContract:
             if k < 1 or len(self.offsets[c]) != k or len(self.weights[c]) != k:
                 raise ValueError(f"LaneContract: code {c} takes {k} cycles; it needs >= 1 cycle and one offset "
                                  f"and one weight per cycle")
+        if self.kind not in ("sum", "apart"):
+            raise ValueError(f"LaneContract: kind {self.kind!r}; use 'sum' or 'apart'")
         if min(self.shifts) < 0 or min(min(w) for w in self.weights) < 0:
             raise ValueError("LaneContract: shifts and weights must be >= 0")
         if not self.register_code and (self.max_cycles > 1 or len(set(self.shifts)) > 1
@@ -80,13 +88,17 @@ class LaneContract:
         return values.pop()
 
 
-def lane_signature(*, lane_bits: int, code_bits: int, row_width: int, step_bits: int = 0) -> wiring.Signature:
+def lane_signature(*, lane_bits: int, code_bits: int, row_width: int, step_bits: int = 0,
+                   kind: str = "sum") -> wiring.Signature:
     """Ports of a lane: ``a``, ``w`` (``lane_bits``), ``code``, ``en``, ``step`` (only with ``step_bits``) in;
-    ``sum``, ``carry`` (``row_width``) out."""
+    ``sum``, ``carry`` (``row_width``) out, or ``vec`` (``row_width``) for ``kind = "apart"``."""
     members = {"a": In(lane_bits), "w": In(lane_bits), "code": In(code_bits), "en": In(1)}
     if step_bits:
         members["step"] = In(step_bits)
-    members.update({"sum": Out(unsigned(row_width)), "carry": Out(unsigned(row_width))})
+    if kind == "apart":
+        members["vec"] = Out(unsigned(row_width))
+    else:
+        members.update({"sum": Out(unsigned(row_width)), "carry": Out(unsigned(row_width))})
     return wiring.Signature(members)
 
 
@@ -97,7 +109,7 @@ def check_lane(lane: wiring.Component, *, lane_bits: int, code_bits: int) -> Lan
     if not isinstance(contract, LaneContract):
         raise TypeError(f"{type(lane).__name__}: a lane needs a `contract` property returning a LaneContract")
     want = lane_signature(lane_bits=lane_bits, code_bits=code_bits, row_width=contract.row_width,
-                          step_bits=contract.step_bits)
+                          step_bits=contract.step_bits, kind=contract.kind)
     if dict(lane.signature.members) != dict(want.members):
         raise TypeError(f"{type(lane).__name__}: ports {dict(lane.signature.members)} differ from the lane "
                         f"contract's {dict(want.members)}")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from mixlane.config import Config
 from .accumulator import OP_ACC, OP_READ, OP_READ_LOAD, Accumulators
 from .aligner import Aligner
+from .apart import SubwordAccumulators
 from .compress import ReductionTree
 from .contract import LaneContract, check_lane
 from .decoder import PrecisionDecoder
@@ -27,8 +28,11 @@ def op_signature(cfg: Config) -> wiring.Signature:
 
 
 def result_signature(cfg: Config) -> wiring.Signature:
-    """Result stream (source view): valid/ready plus ``data`` and ``sel``."""
-    members = {"valid": Out(1), "ready": In(1), "data": Out(signed(cfg.acc_width))}
+    """Result stream (source view): valid/ready plus ``data`` (the architecture's result: one signed
+    accumulator, or a vector of subword accumulators) and ``sel``."""
+    arch = cfg.architecture
+    shape = (signed if arch.result_signed(cfg) else unsigned)(arch.result_width(cfg))
+    members = {"valid": Out(1), "ready": In(1), "data": Out(shape)}
     if cfg.sel_bits:
         members["sel"] = Out(cfg.sel_bits)
     return wiring.Signature(members)
@@ -90,6 +94,9 @@ class SimdDatapath(wiring.Component):
                          lane.code.eq(dec.slots[s].code), lane.en.eq(dec.slots[s].en)]
             lanes.append(lane)
         ct = self._contract
+        if ct.kind == "apart":
+            self._apart(m, lanes, dec.slots[0].code)
+            return m
         if ct.max_cycles > 1:
             total, step, last = self._sequencer(m, lanes, dec.slots[0].code, sw)
         elif ct.register_code:
@@ -192,3 +199,34 @@ class SimdDatapath(wiring.Component):
         with m.If(~stall & self.i.valid & (self.i.op == OP_ACC)):
             m.d.sync += partial.eq(Mux(last, 0, total))
         return total, step, last
+
+    def _apart(self, m: Module, lanes, code) -> None:
+        """Lanes that keep their products apart: stage 1 registers every lane's product vector and the
+        register's code, stage 2 adds them into :class:`~mixlane.rtl.apart.SubwordAccumulators`."""
+        cfg = self._cfg
+        vec = Cat(*[lane.vec for lane in lanes])
+        s1_valid = Signal(name="s1_valid")
+        s1_op = Signal(2, name="s1_op")
+        s1_sel = Signal(max(1, cfg.sel_bits), name="s1_sel")
+        s1_vec = Signal(len(vec), name="s1_vec")
+        s1_code = Signal(cfg.code_bits, name="s1_code")
+        s1_bias = Signal(signed(cfg.acc_width), name="s1_bias")
+        stall = Signal(name="stall")
+        m.d.comb += [stall.eq(self.o.valid & ~self.o.ready), self.i.ready.eq(~stall)]
+        with m.If(~stall):
+            m.d.sync += [s1_valid.eq(self.i.valid), s1_op.eq(self.i.op), s1_vec.eq(vec), s1_code.eq(code),
+                         s1_bias.eq(self.i.bias)]
+            if cfg.sel_bits:
+                m.d.sync += s1_sel.eq(self.i.sel)
+        m.submodules.acc = acc = SubwordAccumulators(outputs=cfg.outputs, lanes=len(lanes), lane_bits=cfg.lane_bits,
+                                                     acc_width=cfg.acc_width, precisions=cfg.precisions)
+        m.d.comb += [acc.en.eq(s1_valid & ~stall), acc.op.eq(s1_op), acc.sel.eq(s1_sel), acc.code.eq(s1_code),
+                     acc.vec.eq(s1_vec), acc.bias.eq(s1_bias)]
+        is_read = Signal(name="s1_is_read")
+        m.d.comb += is_read.eq(s1_valid & ((s1_op == OP_READ) | (s1_op == OP_READ_LOAD)))
+        with m.If(~stall):
+            m.d.sync += self.o.valid.eq(is_read)
+            with m.If(is_read):
+                m.d.sync += self.o.data.eq(acc.read)
+                if cfg.sel_bits:
+                    m.d.sync += self.o.sel.eq(s1_sel)

@@ -107,6 +107,7 @@ class ResultMonitor:
         self._ready = None
         self._cycle = 0
         self._has_sel = cfg.sel_bits > 0
+        self._signed = cfg.architecture.result_signed(cfg)
 
     def drive(self) -> None:
         r = 1 if self.ready_pattern is None else int(self.ready_pattern[self._cycle % 4099])
@@ -122,7 +123,8 @@ class ResultMonitor:
     def sample(self, cycle: int) -> None:
         if self._ready and self._valid_h.value:
             sel = int(self._sel_h.value) if self._has_sel else 0
-            self.results.append((cycle, sel, self._data_h.value.to_signed()))
+            data = self._data_h.value
+            self.results.append((cycle, sel, data.to_signed() if self._signed else data.to_unsigned()))
 
 
 @dataclass

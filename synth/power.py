@@ -76,7 +76,8 @@ def _tool(name: str) -> str:
 # ----------------------------------------------------------------------------------- ports, testbench, results
 def _expected_ports(cfg: Any) -> dict[str, tuple[str, int]]:
     ports = {"clk": ("input", 1), "rst": ("input", 1), "i__valid": ("input", 1), "o__ready": ("input", 1),
-             "i__ready": ("output", 1), "o__valid": ("output", 1), "o__data": ("output", cfg.acc_width)}
+             "i__ready": ("output", 1), "o__valid": ("output", 1),
+             "o__data": ("output", cfg.architecture.result_width(cfg))}
     ports.update({name: ("input", width) for name, width in payload_fields(cfg)})
     if cfg.sel_bits:
         ports["o__sel"] = ("output", cfg.sel_bits)
@@ -154,7 +155,7 @@ def _run(cmd: list[str], cwd: Path, log: Path, what: str, timeout: float | None)
     return proc.stdout
 
 
-def _read_results(path: Path, acc_width: int) -> dict[str, Any]:
+def _read_results(path: Path, data_width: int, signed: bool = True) -> dict[str, Any]:
     if not path.is_file():
         raise SynthError(f"gate-level simulation wrote no results ({path})")
     results, window, end = [], {}, None
@@ -168,8 +169,8 @@ def _read_results(path: Path, acc_width: int) -> dict[str, Any]:
                 results.append((None, None, line))
                 continue
             value = int(data, 16)
-            if value >= 1 << (acc_width - 1):
-                value -= 1 << acc_width
+            if signed and value >= 1 << (data_width - 1):
+                value -= 1 << data_width
             results.append((int(sel, 16), value, line))
         elif parts[0] in ("W0", "W1"):
             window[parts[0]] = int(parts[1])
@@ -294,7 +295,7 @@ def measure_power(cfg: Any, netlist: str | Path, out_dir: str | Path, *, liberty
     seconds["compile"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     _run([vvp_exe, "-n", "power_tb.vvp"], out, out / "vvp.log", "vvp (gate-level simulation)", timeout)
-    sim = _read_results(out / "results.txt", cfg.acc_width)
+    sim = _read_results(out / "results.txt", cfg.architecture.result_width(cfg), cfg.architecture.result_signed(cfg))
     checked = _check_results(cfg, ops, sim, out / "results.txt",
                              " (or misses timing at this clock: glitches=True simulates the cell delays)"
                              if glitches else "")

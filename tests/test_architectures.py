@@ -165,6 +165,8 @@ if __name__.startswith("mixlane_plugin_"):           # loaded by a simulator pro
     ({"mac": "conventional"}, "the conventional baseline needs precisions = [8]"),
     ({"mac": "bitfusion"}, "its 2x2 bricks build 2, 4 and 8 bits (drop [1])"),
     ({"mac": "multipass", "precisions": [1, 2], "mac_options": {"digit_bits": 4}}, "use at most the widest"),
+    ({"mac": "sum_apart", "overflow": "saturate"}, "subword accumulators wrap around"),
+    ({"mac": "sum_apart", "precisions": [4, 8], "acc_width": 8}, "subwords at 4 bits need 8 bits"),
 ])
 def test_architecture_errors_are_one_line(changes, needle):
     with pytest.raises(ConfigError) as exc:
@@ -226,6 +228,11 @@ REGRESSION_CASES = [
     ("bitfusion", {}, (2, 8), 64, "icarus", 53),
     pytest.param("bitfusion", {}, (4, 8), 256, "verilator", 54, marks=_slow),
     ("bitfusion", {}, (2, 4), 64, "icarus", 55),
+    ("sum_apart", {}, (1, 2, 4, 8), 32, "icarus", 61),
+    ("sum_apart", {}, (1, 2, 4), 128, "verilator", 62),
+    ("sum_apart", {}, (2, 8), 64, "icarus", 63),
+    pytest.param("sum_apart", {}, (1, 4, 8), 256, "verilator", 64, marks=_slow),
+    ("sum_apart", {}, (1, 2), 64, "icarus", 65),
 ]
 
 
@@ -234,11 +241,34 @@ def test_architecture_regression(mac, opts, precs, width, sim, seed, tmp_path):
     """Every scenario (random, stalls, corners, overflow, exhaustive pairs up to 4 bits, a tensor) with the
     cycle-count check, on a random uniform configuration of the architecture."""
     cfg = random_config(seed, mode="uniform", min_width=width, max_width=width)
-    cfg = cfg.replace(mac=mac, mac_options=opts, **({"precisions": precs} if precs else {}))
+    changes = {"precisions": precs} if precs else {}
+    if mac == "sum_apart":            # subword accumulators: wrap-around, wide enough for the narrowest subword
+        changes.update(overflow="wrap", acc_width=32)
+    cfg = cfg.replace(mac=mac, mac_options=opts, **changes)
     res = run_regression(cfg, sim=sim, out_dir=tmp_path, vectors=300 if sim == "icarus" else 2000, seed=seed,
                          fast_build=True)
     assert res.passed, f"{sim} {cfg.to_dict()}:\n" + ("\n".join(res.failures) or res.log)
     assert {t["scenario"] for t in res.tests} >= {"exhaustive", "corners", "random_stalls", "overflow"}
+
+
+def test_sum_apart_golden_keeps_products_apart():
+    """One ACC into a cleared accumulator leaves each element's product in its own subword."""
+    from mixlane.golden.apart import element_products
+
+    cfg = Config(width=32, precisions=(2, 8), mac="sum_apart", activation_signed=True, acc_width=32)
+    ops = random_ops(cfg, np.random.default_rng(4), 40)
+    res = run(cfg, ops)
+    prods, layout = element_products(cfg, ops)
+    for k, i in enumerate(res.index):
+        if i == 0 or ops.op[i - 1] != OP_ACC or ops.op[i - 2] not in (1, 3) or ops.bias[i - 2] != 0:
+            continue                      # a READ right after LOAD 0, ACC on the same accumulator
+        if ops.sel[i - 1] != ops.sel[i] or ops.sel[i - 2] != ops.sel[i]:
+            continue
+        p = int(layout[i - 1][layout[i - 1] > 0][0])
+        F = 32 * p // 8
+        fields = [(int(res.value[k]) >> (F * j)) & ((1 << F) - 1) for j in range(32 // p)]
+        want = [int(v) % (1 << F) for v in prods[i - 1][layout[i - 1] > 0]]
+        assert fields == want
 
 
 def test_bitfusion_bricks():
@@ -316,8 +346,17 @@ BITFUSION_MUTATIONS = {
     "brick_bias_changed": ("lane1", r"\$signed\(6'h10\)", "$signed(6'h0f)"),
     "shift_route_dropped": ("lane1", r"(assign slot\d+_c\d+ = \S+)\s+\|\s+\S+ ;", lambda m: f"{m[1]} ;"),
 }
+SUM_APART_MUTANT = Config(width=32, precisions=(1, 2, 4), mac="sum_apart", activation_signed=True, outputs=2,
+                          acc_width=16)
+SUM_APART_MUTATIONS = {
+    "sign_inversion_dropped": ("lane1", r"(assign pp_u\d+_v\d+ = \S+)\s+\^\s+\S+;", lambda m: f"{m[1]} ;"),
+    "product_field_cut_dropped": ("lane1", r"(= \\\$\d+ \[2\]) & \\\$\d+ ;", lambda m: f"{m[1]} ;"),
+    "subword_cut_dropped": ("acc", r"assign cut_b8 = (\d+)'h\w+ >>", lambda m: f"assign cut_b8 = {m[1]}'h0 >>"),
+    "subword_sign_extension_dropped": ("acc", r"\{ vec\[7\], ", "{ 1'h0, "),
+    "load_ignores_bias": ("acc", r"= bias;", "= 16'h0000;"),
+}
 MUTANTS = {"bit_serial": (SERIAL_MUTANT, SERIAL_MUTATIONS), "multipass": (MULTIPASS_MUTANT, MULTIPASS_MUTATIONS),
-           "bitfusion": (BITFUSION_MUTANT, BITFUSION_MUTATIONS)}
+           "bitfusion": (BITFUSION_MUTANT, BITFUSION_MUTATIONS), "sum_apart": (SUM_APART_MUTANT, SUM_APART_MUTATIONS)}
 MUTANT_SCENARIOS = ["corners", "exhaustive", "overflow", "random_stalls"]
 
 

@@ -81,6 +81,9 @@ class Architecture:
     rtl: ClassVar[str] = ""
     #: Import path of the golden function ``(cfg, a_bits, w_bits, meta) -> (B,)`` register results.
     golden: ClassVar[str] = ""
+    #: Import path of the golden accumulator model (``zero``, ``acc``, ``load``, ``read``; see
+    #: :class:`mixlane.golden.arith.ScalarAccumulator`), constructed with ``(cfg, ops)``.
+    golden_accumulator: ClassVar[str] = "mixlane.golden.arith:ScalarAccumulator"
     #: Precision modes this architecture supports.
     modes: ClassVar[tuple[str, ...]] = ("uniform", "pattern", "channel", "element")
     #: ``mac_options`` keys this architecture takes.
@@ -92,6 +95,14 @@ class Architecture:
         if cfg.precision_mode not in self.modes:
             raise ConfigError(f"mac: {self.name!r} does not support precision_mode = {cfg.precision_mode!r}; "
                               f"use one of {list(self.modes)}, or another mac")
+        self.check_acc_width(cfg)
+
+    def check_acc_width(self, cfg: Any) -> None:
+        """The accumulators must hold what one ACC adds: by default a full register sum."""
+        need = cfg.register_sum_width
+        if cfg.acc_width < need:
+            raise ConfigError(f"acc_width: {cfg.acc_width!r} is not allowed; a full register sum needs {need} "
+                              f"signed bits here; use acc_width >= {need}")
 
     def normalise_options(self, raw: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
         """Validated ``mac_options`` with defaults filled in, as sorted ``(key, value)`` pairs."""
@@ -113,6 +124,18 @@ class Architecture:
 
     def golden_function(self) -> Callable:
         return resolve(self.golden)
+
+    def accumulator_model(self) -> type:
+        return resolve(self.golden_accumulator)
+
+    # ------------------------------------------------------------------------------------------ results
+    def result_width(self, cfg: Any) -> int:
+        """Bits of ``o.data``: one ``acc_width`` accumulator by default."""
+        return cfg.acc_width
+
+    def result_signed(self, cfg: Any) -> bool:
+        """Whether ``o.data`` is read as two's complement (else as an unsigned bit vector)."""
+        return True
 
     # ------------------------------------------------------------------------------------------- timing
     def cycles(self, cfg: Any, precision: int) -> int:
@@ -216,6 +239,7 @@ BUILTIN = (
     "mixlane.architectures.bit_serial:BitSerial",
     "mixlane.architectures.multipass:MultiPass",
     "mixlane.architectures.bitfusion:BitFusion",
+    "mixlane.architectures.sum_apart:SumApart",
 )
 
 _loaded = {"builtin": False, "plugins": False}

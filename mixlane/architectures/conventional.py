@@ -27,6 +27,7 @@ class Conventional(Architecture):
         if cfg.precisions != (8,) or cfg.precision_mode != "uniform":
             raise ConfigError(f"mac: {self.name!r} is not allowed; the conventional baseline needs "
                               f"precisions = [8] and precision_mode = 'uniform'")
+        super().check(cfg)
 
     def lane_params(self, cfg: Any) -> dict[str, Any]:
         return dict(precisions=cfg.precisions, lane_bits=cfg.lane_bits, packed=True,
