@@ -27,6 +27,7 @@ designs=(
   "bitfusion-248|--set mac=bitfusion --set precisions=[2,4,8]"
   "bit_serial-1d-1248|--preset bit-serial"
   "bit_serial-2d-b2-1248|--preset bit-serial --set mac_options={\"serial\":\"both\",\"bits_per_cycle\":2}"
+  "sum_apart-1248|--set mac=sum_apart --set precisions=[1,2,4,8]"
 )
 for entry in "${designs[@]}"; do
   name=${entry%%|*}
