@@ -52,11 +52,14 @@ class BitFusionLane(TermLane):
         Width of the operand slices (``pmax``).
     a_signed, w_signed : bool
         Two's complement operands.
+    fold_offsets : bool
+        The code-dependent offsets inside the lane (:class:`~mixlane.rtl.term_lane.TermLane`): lanes of a
+        register may then run different precisions (``pattern``/``channel`` modes).
 
     Members: as :class:`~mixlane.rtl.term_lane.TermLane` (no ``step``).
     """
 
-    def __init__(self, *, precisions, lane_bits: int, a_signed: bool, w_signed: bool):
+    def __init__(self, *, precisions, lane_bits: int, a_signed: bool, w_signed: bool, fold_offsets: bool = False):
         precisions = tuple(operator.index(p) for p in precisions)
         lane_bits = operator.index(lane_bits)
         if not precisions or any(p not in (2, 4, 8) or lane_bits % p for p in precisions):
@@ -65,7 +68,8 @@ class BitFusionLane(TermLane):
         self._precisions = precisions
         self._a_signed, self._w_signed = bool(a_signed), bool(w_signed)
         steps = {c: bitfusion_terms(p, lane_bits=lane_bits) for c, p in enumerate(precisions)}
-        super().__init__(lane_bits=lane_bits, code_bits=max(1, (len(precisions) - 1).bit_length()), steps=steps)
+        super().__init__(lane_bits=lane_bits, code_bits=max(1, (len(precisions) - 1).bit_length()), steps=steps,
+                         fold_offsets=fold_offsets)
 
     @property
     def bricks(self) -> int:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from amaranth.hdl import Cat, Const, Module, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 
 from .compress import compress, rows_width
@@ -46,6 +46,11 @@ class TermLane(wiring.Component):
         contribute 0 in one step.
     shifts : dict, optional
         Code -> right shift of the step values (``LaneContract.shifts``); default 0.
+    fold_offsets : bool
+        Add the code-dependent part of the offsets inside the lane (constant bits decoded from the code, and
+        the lane's fixed bias while ``en`` is 0), so that the contract's offset is one constant: lanes of one
+        register may then have different codes (``pattern``/``channel`` modes). Single-cycle lanes without
+        shifts only.
 
     Members
     -------
@@ -59,7 +64,8 @@ class TermLane(wiring.Component):
         ``sum + carry + contract.offsets[code][step]`` is the step's value times ``2**shifts[code]``.
     """
 
-    def __init__(self, *, lane_bits: int, code_bits: int, steps: dict, shifts: dict | None = None):
+    def __init__(self, *, lane_bits: int, code_bits: int, steps: dict, shifts: dict | None = None,
+                 fold_offsets: bool = False):
         self._lane_bits, self._code_bits = int(lane_bits), int(code_bits)
         n_codes = 1 << self._code_bits
         self._steps = {int(c): list(v) for c, v in steps.items()}
@@ -78,9 +84,19 @@ class TermLane(wiring.Component):
         for col, _, _ in self._slots:
             counts[col] += 1
         shifts = shifts or {}
+        self._folded: dict[int, int] = {}          # code -> constant added in the lane (offset + bias, >= 0)
+        self._bias = 0
+        if fold_offsets:
+            if max(cycles) > 1 or any(shifts.values()):
+                raise ValueError("fold_offsets: only for single-cycle lanes without shifts")
+            self._bias = -min(min(per) for per in offsets)
+            self._folded = {c: offsets[c][0] + self._bias for c in range(n_codes)}
+            for b in range(max(max(self._folded.values()), self._bias).bit_length()):
+                counts[b] += 1
+            offsets = [(-self._bias,)] * n_codes
         self._contract = LaneContract(row_width=rows_width(counts), offsets=tuple(offsets),
                                       shifts=tuple(int(shifts.get(c, 0)) for c in range(n_codes)),
-                                      weights=tuple(weights), cycles=cycles, register_code=True)
+                                      weights=tuple(weights), cycles=cycles, register_code=not fold_offsets)
         super().__init__(lane_signature(lane_bits=self._lane_bits, code_bits=self._code_bits,
                                         row_width=self._contract.row_width, step_bits=self._step_bits))
 
@@ -192,6 +208,12 @@ class TermLane(wiring.Component):
             negs = {x for x, neg in inv.items() if neg}
             m.d.comb += bit.eq(expr ^ hit(negs) if negs else expr)
             cols[col].append(bit)
+        width = max(max(self._folded.values(), default=0), self._bias).bit_length()
+        for b in range(width):                  # folded offsets: the code's constant, the bias while off
+            mask = sum(1 << c for c, k in self._folded.items() if k >> b & 1)
+            bit = Signal(name=f"fold_b{b}")
+            m.d.comb += bit.eq(Mux(self.en, Const(mask, n_ctx).bit_select(ctx, 1), self._bias >> b & 1))
+            cols[b].append(bit)
         row0, row1 = compress(m, cols, name="lane")
         m.d.comb += [self.sum.eq(row0), self.carry.eq(row1)]
         return m

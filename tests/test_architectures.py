@@ -208,40 +208,43 @@ def test_bit_serial_cycles(serial, bpc, p, cycles):
     assert run(cfg, random_ops(cfg, np.random.default_rng(1), 20)).cycles.max() <= 64
 
 
-# Random uniform configurations of each architecture on both simulators: (mac, options, precisions or None for
-# the random ones, width, simulator, seed). One Verilator build per architecture in the default run (20-50 s
+# Random configurations of each architecture on both simulators: (mac, options, precisions or None for the
+# random ones, width, simulator, seed, precision mode). One Verilator build per architecture in the default run (20-50 s
 # each), the wider ones with -m slow.
 _slow = pytest.mark.slow
 REGRESSION_CASES = [
-    ("bit_serial", {"serial": "weights", "bits_per_cycle": 1}, None, 32, "icarus", 31),
-    ("bit_serial", {"serial": "weights", "bits_per_cycle": 2}, None, 128, "verilator", 32),
-    ("bit_serial", {"serial": "both", "bits_per_cycle": 2}, None, 64, "icarus", 33),
-    pytest.param("bit_serial", {"serial": "both", "bits_per_cycle": 1}, None, 256, "verilator", 34, marks=_slow),
-    ("bit_serial", {"serial": "weights", "bits_per_cycle": 4}, None, 32, "icarus", 35),
-    ("multipass", {"digit_bits": 2}, (1, 2, 4), 32, "icarus", 41),
-    ("multipass", {"digit_bits": 2}, (2, 4, 8), 128, "verilator", 42),
-    ("multipass", {"digit_bits": 4}, (1, 2, 4, 8), 64, "icarus", 43),
-    pytest.param("multipass", {"digit_bits": 1}, (1, 2, 4), 64, "verilator", 44, marks=_slow),
-    ("multipass", {"digit_bits": 2}, (1, 2, 8), 256, "icarus", 45),
-    ("bitfusion", {}, (2, 4, 8), 32, "icarus", 51),
-    ("bitfusion", {}, (2, 4, 8), 128, "verilator", 52),
-    ("bitfusion", {}, (2, 8), 64, "icarus", 53),
-    pytest.param("bitfusion", {}, (4, 8), 256, "verilator", 54, marks=_slow),
-    ("bitfusion", {}, (2, 4), 64, "icarus", 55),
-    ("sum_apart", {}, (1, 2, 4, 8), 32, "icarus", 61),
-    ("sum_apart", {}, (1, 2, 4), 128, "verilator", 62),
-    ("sum_apart", {}, (2, 8), 64, "icarus", 63),
-    pytest.param("sum_apart", {}, (1, 4, 8), 256, "verilator", 64, marks=_slow),
-    ("sum_apart", {}, (1, 2), 64, "icarus", 65),
+    ("bit_serial", {"serial": "weights", "bits_per_cycle": 1}, None, 32, "icarus", 31, "uniform"),
+    ("bit_serial", {"serial": "weights", "bits_per_cycle": 2}, None, 128, "verilator", 32, "uniform"),
+    ("bit_serial", {"serial": "both", "bits_per_cycle": 2}, None, 64, "icarus", 33, "uniform"),
+    pytest.param("bit_serial", {"serial": "both", "bits_per_cycle": 1}, None, 256, "verilator", 34, "uniform", marks=_slow),
+    ("bit_serial", {"serial": "weights", "bits_per_cycle": 4}, None, 32, "icarus", 35, "uniform"),
+    ("multipass", {"digit_bits": 2}, (1, 2, 4), 32, "icarus", 41, "uniform"),
+    ("multipass", {"digit_bits": 2}, (2, 4, 8), 128, "verilator", 42, "uniform"),
+    ("multipass", {"digit_bits": 4}, (1, 2, 4, 8), 64, "icarus", 43, "uniform"),
+    pytest.param("multipass", {"digit_bits": 1}, (1, 2, 4), 64, "verilator", 44, "uniform", marks=_slow),
+    ("multipass", {"digit_bits": 2}, (1, 2, 8), 256, "icarus", 45, "uniform"),
+    ("bitfusion", {}, (2, 4, 8), 32, "icarus", 51, "uniform"),
+    ("bitfusion", {}, (2, 4, 8), 128, "verilator", 52, "uniform"),
+    ("bitfusion", {}, (2, 8), 64, "icarus", 53, "uniform"),
+    pytest.param("bitfusion", {}, (4, 8), 256, "verilator", 54, "uniform", marks=_slow),
+    ("bitfusion", {}, (2, 4), 64, "icarus", 55, "uniform"),
+    ("bitfusion", {}, (2, 4, 8), 64, "icarus", 56, "channel"),
+    ("bitfusion", {}, (2, 8), 128, "icarus", 57, "pattern"),
+    ("sum_apart", {}, (1, 2, 4, 8), 32, "icarus", 61, "uniform"),
+    ("sum_apart", {}, (1, 2, 4), 128, "verilator", 62, "uniform"),
+    ("sum_apart", {}, (2, 8), 64, "icarus", 63, "uniform"),
+    pytest.param("sum_apart", {}, (1, 4, 8), 256, "verilator", 64, "uniform", marks=_slow),
+    ("sum_apart", {}, (1, 2), 64, "icarus", 65, "uniform"),
 ]
 
 
-@pytest.mark.parametrize("mac, opts, precs, width, sim, seed", REGRESSION_CASES)
-def test_architecture_regression(mac, opts, precs, width, sim, seed, tmp_path):
+@pytest.mark.parametrize("mac, opts, precs, width, sim, seed, mode", REGRESSION_CASES)
+def test_architecture_regression(mac, opts, precs, width, sim, seed, mode, tmp_path):
     """Every scenario (random, stalls, corners, overflow, exhaustive pairs up to 4 bits, a tensor) with the
-    cycle-count check, on a random uniform configuration of the architecture."""
-    cfg = random_config(seed, mode="uniform", min_width=width, max_width=width)
-    changes = {"precisions": precs} if precs else {}
+    cycle-count check, on a random configuration of the architecture in ``mode``."""
+    cfg = random_config(seed, mode=mode, min_width=width, max_width=width)
+    changes = {"precisions": precs, "patterns": (), "channel_levels": (), "acc_width": max(cfg.acc_width, 32)} \
+        if precs else {}
     if mac == "sum_apart":            # subword accumulators: wrap-around, wide enough for the narrowest subword
         changes.update(overflow="wrap", acc_width=32)
     cfg = cfg.replace(mac=mac, mac_options=opts, **changes)
@@ -346,6 +349,13 @@ BITFUSION_MUTATIONS = {
     "brick_bias_changed": ("lane1", r"\$signed\(6'h10\)", "$signed(6'h0f)"),
     "shift_route_dropped": ("lane1", r"(assign slot\d+_c\d+ = \S+)\s+\|\s+\S+ ;", lambda m: f"{m[1]} ;"),
 }
+BITFUSION_CHANNEL_MUTANT = BITFUSION_MUTANT.replace(precision_mode="channel")
+BITFUSION_CHANNEL_MUTATIONS = {      # per-lane precisions: the lanes add their code's offset themselves
+    "folded_bias_dropped_when_off": ("lane1", r"(assign fold_b\d+ = \S+ \[\d+\] \? \S+ +): 1'h1;",
+                                     lambda m: f"{m[1]}: 1'h0;"),
+    "folded_code_constant_dropped": ("lane1", r"(assign fold_b4 = \S+ \[\d+\] \? )\S+ +:",
+                                     lambda m: f"{m[1]}1'h0 :"),
+}
 SUM_APART_MUTANT = Config(width=32, precisions=(1, 2, 4), mac="sum_apart", activation_signed=True, outputs=2,
                           acc_width=16)
 SUM_APART_MUTATIONS = {
@@ -356,7 +366,9 @@ SUM_APART_MUTATIONS = {
     "load_ignores_bias": ("acc", r"= bias;", "= 16'h0000;"),
 }
 MUTANTS = {"bit_serial": (SERIAL_MUTANT, SERIAL_MUTATIONS), "multipass": (MULTIPASS_MUTANT, MULTIPASS_MUTATIONS),
-           "bitfusion": (BITFUSION_MUTANT, BITFUSION_MUTATIONS), "sum_apart": (SUM_APART_MUTANT, SUM_APART_MUTATIONS)}
+           "bitfusion": (BITFUSION_MUTANT, BITFUSION_MUTATIONS),
+           "bitfusion-channel": (BITFUSION_CHANNEL_MUTANT, BITFUSION_CHANNEL_MUTATIONS),
+           "sum_apart": (SUM_APART_MUTANT, SUM_APART_MUTATIONS)}
 MUTANT_SCENARIOS = ["corners", "exhaustive", "overflow", "random_stalls"]
 
 
