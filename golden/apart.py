@@ -1,7 +1,7 @@
 """Golden model of sum-apart datapaths: every element product accumulated apart, in subword accumulators.
 
-Per output, one ``acc_width``-bit register per lane (``pmax`` bits of the register pair). An ACC whose register
-holds precision ``p`` splits each lane register into ``pmax / p`` subwords of ``acc_width * p / pmax`` bits and
+Per output, one ``acc_width``-bit register per lane (``pmax`` bits of the register pair). An ACC splits the
+register of each lane holding precision ``p`` (the register's, or the lane's in ``pattern``/``channel`` mode) into ``pmax / p`` subwords of ``acc_width * p / pmax`` bits and
 adds product ``k`` of the lane into subword ``k`` (two's complement, wrap-around in the subword); the raw bits
 stay, so a later ACC at another precision reads them through its own split. LOAD sets every lane register to
 ``bias`` (low ``acc_width`` bits). A READ returns the lane registers as one unsigned integer, lane 0 lowest.
@@ -38,13 +38,10 @@ class SubwordAccumulator:
     def acc(self, state: list[int], i: int) -> list[int]:
         cfg = self.cfg
         A, P = cfg.acc_width, cfg.lane_bits
-        present = np.nonzero(self.layout[i])[0]
-        if not len(present):
-            return state
-        p = int(self.layout[i][present[0]])
-        F, mask = A * p // P, (1 << (A * p // P)) - 1
         out = list(state)
-        for g in present:                       # element starting at bit g * pmin
+        for g in np.nonzero(self.layout[i])[0]:     # element starting at bit g * pmin, of its lane's precision
+            p = int(self.layout[i][g])
+            F, mask = A * p // P, (1 << (A * p // P)) - 1
             bit = int(g) * cfg.pmin
             lane, k = bit // P, (bit % P) // p
             field = (out[lane] >> (k * F)) & mask

@@ -62,7 +62,7 @@ class SumApartLane(wiring.Component):
         self._code_bits = max(1, (len(self._precisions) - 1).bit_length())
         n = 1 << self._code_bits
         self._contract = LaneContract(row_width=2 * self._lane_bits, offsets=((0,),) * n, shifts=(0,) * n,
-                                      weights=((0,),) * n, cycles=(1,) * n, register_code=True, kind="apart")
+                                      weights=((0,),) * n, cycles=(1,) * n, register_code=False, kind="apart")
         super().__init__(lane_signature(lane_bits=self._lane_bits, code_bits=self._code_bits,
                                         row_width=2 * self._lane_bits, kind="apart"))
 
@@ -148,8 +148,9 @@ class SubwordAccumulators(wiring.Component):
     """``outputs`` accumulators of ``lanes`` ``acc_width``-bit lane registers, split into subwords by the
     precision of each ACC (one register set each, reset to 0). Latency 1 cycle.
 
-    ACC adds product ``k`` of lane ``l`` (from ``vec``, :class:`SumApartLane` layout) into subword ``k`` of
-    register ``l`` (``acc_width * p / lane_bits`` bits, wrap-around); LOAD and READ_LOAD set every lane register
+    ACC adds product ``k`` of lane ``l`` (from ``vec``, :class:`SumApartLane` layout, at the precision of the
+    lane's code ``codes[l]``) into subword ``k`` of register ``l`` (``acc_width * p / lane_bits`` bits,
+    wrap-around); LOAD and READ_LOAD set every lane register
     to ``bias`` (its low ``acc_width`` bits); ``read`` is ``Cat`` of the selected output's lane registers before
     the edge (0 when ``sel >= outputs``).
 
@@ -158,7 +159,7 @@ class SubwordAccumulators(wiring.Component):
     en : In(1)
     op : In(2)
     sel : In(sel_bits)
-    code : In(code_bits)
+    codes : In(code_bits).array(lanes)
     vec : In(lanes * 2 * lane_bits)
     bias : In(signed(acc_width))
     read : Out(lanes * acc_width)
@@ -173,19 +174,20 @@ class SubwordAccumulators(wiring.Component):
         self._code_bits = max(1, (len(self._precisions) - 1).bit_length())
         super().__init__({
             "en": In(1), "op": In(2), "sel": In(max(1, (self._outputs - 1).bit_length())),
-            "code": In(self._code_bits), "vec": In(self._lanes * 2 * self._lane_bits),
+            "codes": In(self._code_bits).array(self._lanes), "vec": In(self._lanes * 2 * self._lane_bits),
             "bias": In(signed(self._acc_width)), "read": Out(unsigned(self._lanes * self._acc_width)),
         })
 
     def _expand(self, m: Module, lane_vec, lane: int):
         """The lane's products sign-extended into their subwords, per code (a Mux chain over the codes)."""
+        code = self.codes[lane]
         A, P = self._acc_width, self._lane_bits
         out = Const(0, A)
         for c, p in enumerate(self._precisions):
             F = A * p // P
             fields = [lane_vec[2 * k * p: 2 * k * p + 2 * p].as_signed() for k in range(P // p)]
             wide = Cat(*[_sext(f, F) for f in fields])
-            out = Mux(self.code == c, wide, out)
+            out = Mux(code == c, wide, out)
         sig = Signal(A, name=f"expand{lane}")
         m.d.comb += sig.eq(out)
         return sig
@@ -205,17 +207,17 @@ class SubwordAccumulators(wiring.Component):
             m.d.comb += s.eq(Mux(inside, chain, 0))
             cur.append(s)
         m.d.comb += self.read.eq(Cat(*cur))
-        # subword boundaries inside a lane register: cut the carry into bit b for the codes whose subwords
-        # start there
-        cut = {}
-        for b in range(1, A):
-            mask = [c for c, p in enumerate(self._precisions) if b % (A * p // P) == 0]
-            if mask:
-                s = Signal(name=f"cut_b{b}")
-                m.d.comb += s.eq(Const(sum(1 << c for c in mask), 1 << self._code_bits).bit_select(self.code, 1))
-                cut[b] = s
         nxt = []
         for l in range(L):
+            # subword boundaries inside the lane register: no carry into bit b for the codes whose subwords
+            # start there
+            cut = {}
+            for b in range(1, A):
+                mask = sum(1 << c for c, p in enumerate(self._precisions) if b % (A * p // P) == 0)
+                if mask:
+                    s = Signal(name=f"cut_lane{l}_b{b}")
+                    m.d.comb += s.eq(Const(mask, 1 << self._code_bits).bit_select(self.codes[l], 1))
+                    cut[b] = s
             add = self._expand(m, self.vec[2 * P * l: 2 * P * (l + 1)], l)
             nxt.append(segmented_add(m, cur[l], add, width=A, cut=cut, name=f"acc_lane{l}"))
         for o in range(self._outputs):

@@ -95,7 +95,7 @@ class SimdDatapath(wiring.Component):
             lanes.append(lane)
         ct = self._contract
         if ct.kind == "apart":
-            self._apart(m, lanes, dec.slots[0].code)
+            self._apart(m, lanes, [dec.slots[s].code for s in range(cfg.slots)])
             return m
         if ct.max_cycles > 1:
             total, step, last = self._sequencer(m, lanes, dec.slots[0].code, sw)
@@ -200,28 +200,30 @@ class SimdDatapath(wiring.Component):
             m.d.sync += partial.eq(Mux(last, 0, total))
         return total, step, last
 
-    def _apart(self, m: Module, lanes, code) -> None:
-        """Lanes that keep their products apart: stage 1 registers every lane's product vector and the
-        register's code, stage 2 adds them into :class:`~mixlane.rtl.apart.SubwordAccumulators`."""
+    def _apart(self, m: Module, lanes, codes) -> None:
+        """Lanes that keep their products apart: stage 1 registers every lane's product vector and code,
+        stage 2 adds them into :class:`~mixlane.rtl.apart.SubwordAccumulators`."""
         cfg = self._cfg
         vec = Cat(*[lane.vec for lane in lanes])
         s1_valid = Signal(name="s1_valid")
         s1_op = Signal(2, name="s1_op")
         s1_sel = Signal(max(1, cfg.sel_bits), name="s1_sel")
         s1_vec = Signal(len(vec), name="s1_vec")
-        s1_code = Signal(cfg.code_bits, name="s1_code")
+        s1_codes = Signal(cfg.code_bits * len(codes), name="s1_codes")
         s1_bias = Signal(signed(cfg.acc_width), name="s1_bias")
         stall = Signal(name="stall")
         m.d.comb += [stall.eq(self.o.valid & ~self.o.ready), self.i.ready.eq(~stall)]
         with m.If(~stall):
-            m.d.sync += [s1_valid.eq(self.i.valid), s1_op.eq(self.i.op), s1_vec.eq(vec), s1_code.eq(code),
+            m.d.sync += [s1_valid.eq(self.i.valid), s1_op.eq(self.i.op), s1_vec.eq(vec), s1_codes.eq(Cat(*codes)),
                          s1_bias.eq(self.i.bias)]
             if cfg.sel_bits:
                 m.d.sync += s1_sel.eq(self.i.sel)
         m.submodules.acc = acc = SubwordAccumulators(outputs=cfg.outputs, lanes=len(lanes), lane_bits=cfg.lane_bits,
                                                      acc_width=cfg.acc_width, precisions=cfg.precisions)
-        m.d.comb += [acc.en.eq(s1_valid & ~stall), acc.op.eq(s1_op), acc.sel.eq(s1_sel), acc.code.eq(s1_code),
-                     acc.vec.eq(s1_vec), acc.bias.eq(s1_bias)]
+        cb = cfg.code_bits
+        m.d.comb += [acc.en.eq(s1_valid & ~stall), acc.op.eq(s1_op), acc.sel.eq(s1_sel), acc.vec.eq(s1_vec),
+                     acc.bias.eq(s1_bias)]
+        m.d.comb += [acc.codes[k].eq(s1_codes[cb * k: cb * k + cb]) for k in range(len(codes))]
         is_read = Signal(name="s1_is_read")
         m.d.comb += is_read.eq(s1_valid & ((s1_op == OP_READ) | (s1_op == OP_READ_LOAD)))
         with m.If(~stall):

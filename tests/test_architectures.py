@@ -235,6 +235,8 @@ REGRESSION_CASES = [
     ("sum_apart", {}, (2, 8), 64, "icarus", 63, "uniform"),
     pytest.param("sum_apart", {}, (1, 4, 8), 256, "verilator", 64, "uniform", marks=_slow),
     ("sum_apart", {}, (1, 2), 64, "icarus", 65, "uniform"),
+    ("sum_apart", {}, (1, 2, 4), 64, "icarus", 66, "channel"),
+    ("sum_apart", {}, (2, 4, 8), 64, "icarus", 67, "pattern"),
 ]
 
 
@@ -246,7 +248,7 @@ def test_architecture_regression(mac, opts, precs, width, sim, seed, mode, tmp_p
     changes = {"precisions": precs, "patterns": (), "channel_levels": (), "acc_width": max(cfg.acc_width, 32)} \
         if precs else {}
     if mac == "sum_apart":            # subword accumulators: wrap-around, wide enough for the narrowest subword
-        changes.update(overflow="wrap", acc_width=32)
+        changes.update(overflow="wrap", acc_width=32 if width < 256 else 64)
     cfg = cfg.replace(mac=mac, mac_options=opts, **changes)
     res = run_regression(cfg, sim=sim, out_dir=tmp_path, vectors=300 if sim == "icarus" else 2000, seed=seed,
                          fast_build=True)
@@ -361,7 +363,8 @@ SUM_APART_MUTANT = Config(width=32, precisions=(1, 2, 4), mac="sum_apart", activ
 SUM_APART_MUTATIONS = {
     "sign_inversion_dropped": ("lane1", r"(assign pp_u\d+_v\d+ = \S+)\s+\^\s+\S+;", lambda m: f"{m[1]} ;"),
     "product_field_cut_dropped": ("lane1", r"(= \\\$\d+ \[2\]) & \\\$\d+ ;", lambda m: f"{m[1]} ;"),
-    "subword_cut_dropped": ("acc", r"assign cut_b8 = (\d+)'h\w+ >>", lambda m: f"assign cut_b8 = {m[1]}'h0 >>"),
+    "subword_cut_dropped": ("acc", r"assign cut_lane1_b8 = (\d+)'h\w+ >>",
+                            lambda m: f"assign cut_lane1_b8 = {m[1]}'h0 >>"),
     "subword_sign_extension_dropped": ("acc", r"\{ vec\[7\], ", "{ 1'h0, "),
     "load_ignores_bias": ("acc", r"= bias;", "= 16'h0000;"),
 }

@@ -3,8 +3,8 @@
 Each ``pmax``-bit lane computes its ``pmax / p`` products apart (one partial-product array, carries cut between
 the products) and each output's ``acc_width``-bit lane register splits into ``pmax / p`` subword accumulators
 of ``acc_width * p / pmax`` bits as precision falls. A READ returns every lane register: ``lanes * acc_width``
-bits, unsigned, lane 0 lowest (``docs/format.md``). Uniform mode (the split follows the register's code); the
-subwords wrap around (``overflow = "wrap"``). RTL: :class:`mixlane.rtl.apart.SumApartLane`; golden:
+bits, unsigned, lane 0 lowest (``docs/format.md``). Uniform, pattern and channel modes (each lane's split
+follows its own precision); the subwords wrap around (``overflow = "wrap"``). RTL: :class:`mixlane.rtl.apart.SumApartLane`; golden:
 :class:`mixlane.golden.apart.SubwordAccumulator`.
 """
 
@@ -22,11 +22,11 @@ __all__ = ["SumApart"]
 class SumApart(Architecture):
     name = "sum_apart"
     summary = ("sum-apart (DVAFS): products kept apart, each element position accumulating in its own subword "
-               "of the lane's accumulator; a read returns the vector, uniform mode")
+               "of the lane's accumulator; a read returns the vector; uniform, pattern and channel modes")
     rtl = "mixlane.rtl.apart:SumApartLane"
     golden = "mixlane.golden.arith:register_sum"
     golden_accumulator = "mixlane.golden.apart:SubwordAccumulator"
-    modes = ("uniform",)
+    modes = ("uniform", "pattern", "channel")
 
     def check(self, cfg: Any) -> None:
         super().check(cfg)
