@@ -99,20 +99,8 @@ class SimdDatapath(wiring.Component):
             return m
         if ct.max_cycles > 1:
             total, step, last = self._sequencer(m, lanes, dec.slots[0].code, sw)
-        elif ct.register_code:
-            # uniform mode: every lane has the register's code, so offsets and shifts are register-wide
-            codes = range(len(ct.cycles))
-            m.submodules.tree = tree = ReductionTree(
-                count=cfg.slots, row_width=ct.row_width, out_width=sw,
-                offset=[sum(lane.contract.offsets[c][0] for lane in lanes) for c in codes], shifts=ct.shifts)
-            m.d.comb += tree.code.eq(dec.slots[0].code)
         else:
-            m.submodules.tree = tree = ReductionTree(count=cfg.slots, row_width=ct.row_width,
-                                                     offset=sum(lane.contract.offset for lane in lanes), out_width=sw)
-        if ct.max_cycles == 1:
-            for s, lane in enumerate(lanes):
-                m.d.comb += [tree.rows[2 * s].eq(lane.sum), tree.rows[2 * s + 1].eq(lane.carry)]
-            total = tree.total
+            total = self._tree(m, lanes, dec.slots[0].code, sw)
 
         # stage 1: register sum and operation
         s1_valid = Signal(name="s1_valid")
@@ -154,6 +142,23 @@ class SimdDatapath(wiring.Component):
                 if cfg.sel_bits:
                     m.d.sync += self.o.sel.eq(s1_sel)
         return m
+
+    def _tree(self, m: Module, lanes, code, sw: int):
+        """Single-cycle lanes: one tree sums their rows and offsets (per code, register-wide, when the lanes'
+        offsets or shifts depend on it: ``uniform`` mode); returns the register sum (``sw`` bits)."""
+        cfg, ct = self._cfg, self._contract
+        if ct.register_code:
+            codes = range(len(ct.cycles))
+            m.submodules.tree = tree = ReductionTree(
+                count=cfg.slots, row_width=ct.row_width, out_width=sw,
+                offset=[sum(lane.contract.offsets[c][0] for lane in lanes) for c in codes], shifts=ct.shifts)
+            m.d.comb += tree.code.eq(code)
+        else:
+            m.submodules.tree = tree = ReductionTree(count=cfg.slots, row_width=ct.row_width,
+                                                     offset=sum(lane.contract.offset for lane in lanes), out_width=sw)
+        for s, lane in enumerate(lanes):
+            m.d.comb += [tree.rows[2 * s].eq(lane.sum), tree.rows[2 * s + 1].eq(lane.carry)]
+        return tree.total
 
     def _sequencer(self, m: Module, lanes, code, sw: int):
         """Steps of a multi-cycle operation: a ``step`` counter, one tree whose offsets are indexed by
