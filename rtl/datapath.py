@@ -133,15 +133,20 @@ class SimdDatapath(wiring.Component):
                                               saturate=cfg.overflow == "saturate")
         m.d.comb += [acc.en.eq(s1_valid & ~stall), acc.op.eq(s1_op), acc.sel.eq(s1_sel),
                      acc.addend.eq(s1_sum), acc.bias.eq(s1_bias)]
+        self._result(m, s1_valid, s1_op, s1_sel, stall, acc.read)
+        return m
+
+    def _result(self, m: Module, s1_valid, s1_op, s1_sel, stall, read) -> None:
+        """The result register: a READ or READ_LOAD in stage 1 presents ``read`` (the accumulator before the
+        edge) on ``o`` after the edge; held while the result stream stalls."""
         is_read = Signal(name="s1_is_read")
         m.d.comb += is_read.eq(s1_valid & ((s1_op == OP_READ) | (s1_op == OP_READ_LOAD)))
         with m.If(~stall):
             m.d.sync += self.o.valid.eq(is_read)
             with m.If(is_read):
-                m.d.sync += self.o.data.eq(acc.read)
-                if cfg.sel_bits:
+                m.d.sync += self.o.data.eq(read)
+                if self._cfg.sel_bits:
                     m.d.sync += self.o.sel.eq(s1_sel)
-        return m
 
     def _tree(self, m: Module, lanes, code, sw: int):
         """Single-cycle lanes: one tree sums their rows and offsets (per code, register-wide, when the lanes'
@@ -229,11 +234,4 @@ class SimdDatapath(wiring.Component):
         m.d.comb += [acc.en.eq(s1_valid & ~stall), acc.op.eq(s1_op), acc.sel.eq(s1_sel), acc.vec.eq(s1_vec),
                      acc.bias.eq(s1_bias)]
         m.d.comb += [acc.codes[k].eq(s1_codes[cb * k: cb * k + cb]) for k in range(len(codes))]
-        is_read = Signal(name="s1_is_read")
-        m.d.comb += is_read.eq(s1_valid & ((s1_op == OP_READ) | (s1_op == OP_READ_LOAD)))
-        with m.If(~stall):
-            m.d.sync += self.o.valid.eq(is_read)
-            with m.If(is_read):
-                m.d.sync += self.o.data.eq(acc.read)
-                if cfg.sel_bits:
-                    m.d.sync += self.o.sel.eq(s1_sel)
+        self._result(m, s1_valid, s1_op, s1_sel, stall, acc.read)
