@@ -24,6 +24,8 @@ designs=(
   "multipass-124-d2|--preset multipass-124"
   "multipass-1248-d4|--preset multipass-1248"
   "multipass-248-d2|--set mac=multipass --set precisions=[2,4,8] --set mac_options={\"digit_bits\":2}"
+  "multipass-248-d4|--set mac=multipass --set precisions=[2,4,8] --set mac_options={\"digit_bits\":4}"
+  "multipass-248-d4-paired|--set mac=multipass --set precisions=[2,4,8] --set mac_options={\"digit_bits\":4,\"schedule\":\"paired\"}"
   "bitfusion-248|--set mac=bitfusion --set precisions=[2,4,8]"
   "bit_serial-1d-1248|--preset bit-serial"
   "bit_serial-2d-b2-1248|--preset bit-serial --set mac_options={\"serial\":\"both\",\"bits_per_cycle\":2}"

@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import operator
 
+from mixlane.architectures.multipass import multipass_schedule
+
 from .term_lane import TermLane
 
-__all__ = ["MultiPassLane", "multipass_terms", "multipass_cycles"]
+__all__ = ["MultiPassLane", "multipass_terms"]
 
 
-def multipass_cycles(p: int, digit_bits: int) -> int:
-    """Passes of one operation at precision ``p``."""
-    return 1 if p <= digit_bits else 2 * (p // digit_bits) - 1
-
-
-def multipass_terms(p: int, *, lane_bits: int, digit_bits: int, a_signed: bool, w_signed: bool, bipolar: bool):
+def multipass_terms(p: int, *, lane_bits: int, digit_bits: int, a_signed: bool, w_signed: bool, bipolar: bool,
+                    schedule: str = "diagonal"):
     """Steps ``(weight, constant, terms)`` of one operation at precision ``p`` (see :mod:`term_lane`), and the
     code's right shift."""
     d = digit_bits
@@ -53,17 +51,18 @@ def multipass_terms(p: int, *, lane_bits: int, digit_bits: int, a_signed: bool, 
         return [(0, const, terms)], shift
     k = p // d
     steps = []
-    for t in range(2 * k - 1):
-        terms = []
-        for e in range(lane_bits // p):
-            for x in range(max(0, t - k + 1), min(k, t + 1)):
-                y = t - x
-                for i in range(d):
-                    for j in range(d):
-                        ia, jw = x * d + i, y * d + j          # bit positions inside the element
-                        terms.append(((e * p + ia, j), i + j, neg_a(ia) != neg_w(jw), "and",
-                                      e * p + ia, e * p + jw))
-        steps.append((d * t, 0, terms))
+    for group in multipass_schedule(k, schedule):
+        terms, t0 = [], group[0]
+        for t in group:                                   # later diagonals of a pass sit d*(t - t0) columns up
+            for e in range(lane_bits // p):
+                for x in range(max(0, t - k + 1), min(k, t + 1)):
+                    y = t - x
+                    for i in range(d):
+                        for j in range(d):
+                            ia, jw = x * d + i, y * d + j      # bit positions inside the element
+                            terms.append(((e * p + ia, j), i + j + d * (t - t0), neg_a(ia) != neg_w(jw), "and",
+                                          e * p + ia, e * p + jw))
+        steps.append((d * t0, 0, terms))
     return steps, 0
 
 
@@ -83,12 +82,14 @@ class MultiPassLane(TermLane):
         Two's complement operands for precisions >= 2.
     bipolar : bool
         1-bit elements are {-1, +1} (XNOR) instead of {0, 1} (AND).
+    schedule : str
+        ``"diagonal"`` or ``"paired"`` (:func:`multipass_schedule`).
 
     Members: as :class:`~mixlane.rtl.term_lane.TermLane`.
     """
 
     def __init__(self, *, precisions, lane_bits: int, digit_bits: int, a_signed: bool, w_signed: bool,
-                 bipolar: bool):
+                 bipolar: bool, schedule: str = "diagonal"):
         precisions = tuple(operator.index(p) for p in precisions)
         lane_bits, d = operator.index(lane_bits), operator.index(digit_bits)
         if d not in (1, 2, 4) or d > lane_bits or lane_bits % d:
@@ -99,6 +100,6 @@ class MultiPassLane(TermLane):
         steps, shifts = {}, {}
         for c, p in enumerate(precisions):
             steps[c], shifts[c] = multipass_terms(p, lane_bits=lane_bits, digit_bits=d, a_signed=bool(a_signed),
-                                                  w_signed=bool(w_signed), bipolar=bool(bipolar))
+                                                  w_signed=bool(w_signed), bipolar=bool(bipolar), schedule=schedule)
         super().__init__(lane_bits=lane_bits, code_bits=max(1, (len(precisions) - 1).bit_length()), steps=steps,
                          shifts=shifts)

@@ -223,6 +223,8 @@ REGRESSION_CASES = [
     ("multipass", {"digit_bits": 4}, (1, 2, 4, 8), 64, "icarus", 43, "uniform"),
     pytest.param("multipass", {"digit_bits": 1}, (1, 2, 4), 64, "verilator", 44, "uniform", marks=_slow),
     ("multipass", {"digit_bits": 2}, (1, 2, 8), 256, "icarus", 45, "uniform"),
+    ("multipass", {"digit_bits": 4, "schedule": "paired"}, (2, 4, 8), 64, "icarus", 46, "uniform"),
+    ("multipass", {"digit_bits": 2, "schedule": "paired"}, (1, 2, 4, 8), 32, "icarus", 47, "uniform"),
     ("bitfusion", {}, (2, 4, 8), 32, "icarus", 51, "uniform"),
     ("bitfusion", {}, (2, 4, 8), 128, "verilator", 52, "uniform"),
     ("bitfusion", {}, (2, 8), 64, "icarus", 53, "uniform"),
@@ -288,6 +290,14 @@ def test_bitfusion_bricks():
     for p, used in ((2, 4), (4, 8), (8, 16)):
         (_, _, terms), = bitfusion_terms(p, lane_bits=8)
         assert len({t[0][:2] for t in terms}) == used == 8 * p // 4
+
+
+@pytest.mark.parametrize("schedule, digits, p, cycles", [
+    ("diagonal", 2, 4, 3), ("diagonal", 2, 8, 7), ("diagonal", 4, 8, 3), ("paired", 4, 8, 2), ("paired", 2, 4, 2),
+    ("paired", 2, 8, 5), ("paired", 2, 2, 1)])
+def test_multipass_cycles(schedule, digits, p, cycles):
+    cfg = Config(precisions=(2, 4, 8), mac="multipass", mac_options={"digit_bits": digits, "schedule": schedule})
+    assert op_cycles(cfg, np.array([OP_ACC]), np.array([[cfg.precisions.index(p)]])).tolist() == [cycles]
 
 
 def test_multipass_lane_is_as_small_as_its_digits():
