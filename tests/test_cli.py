@@ -21,6 +21,10 @@ def run_cli(*args):
     (["verify", "--rtl", "missing.v"], "--rtl: 'missing.v' not found"),
     (["verify", "--set", "width=32", "--scenario", "bogus"], "scenario 'bogus' unknown"),
     (["verify", "--vectors", "0"], "--vectors: 0"),
+    (["--plugin", "missing_arch.py", "presets"], "plugin: 'missing_arch.py' not found"),
+    (["--plugin", "no_such_module_xyz", "presets"], "plugin: cannot import 'no_such_module_xyz'"),
+    (["generate", "--set", "mac=bit_serial", "--set", "mac_options={\"serial\":\"3d\"}", "-o", "x"],
+     "mac_options.serial: '3d' is not allowed"),
 ])
 def test_bad_input_is_one_line(args, needle, tmp_path):
     res = subprocess.run([sys.executable, "-m", "mixlane", *args], capture_output=True, text=True, cwd=tmp_path)

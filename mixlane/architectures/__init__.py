@@ -216,7 +216,8 @@ def load_plugins(spec: str | None = None) -> None:
         if item.endswith(".py"):
             path = Path(item)
             if not path.is_file():
-                raise ConfigError(f"{PLUGIN_ENV}: {item!r} not found; give existing .py files or module names")
+                raise ConfigError(f"plugin: {item!r} not found; give existing .py files or module names "
+                                  f"(--plugin, {PLUGIN_ENV})")
             mod_name = f"mixlane_plugin_{path.stem}"
             if mod_name in sys.modules:
                 continue
@@ -228,8 +229,8 @@ def load_plugins(spec: str | None = None) -> None:
             try:
                 importlib.import_module(item)
             except ImportError as exc:
-                raise ConfigError(f"{PLUGIN_ENV}: cannot import {item!r} ({exc}); "
-                                  f"give importable modules or .py files") from None
+                raise ConfigError(f"plugin: cannot import {item!r} ({exc}); give importable modules or .py "
+                                  f"files (--plugin, {PLUGIN_ENV})") from None
 
 
 #: The architectures that ship with mixlane, as ``module:class`` (registered on first use, in this order).
