@@ -278,13 +278,14 @@ def measure_power(cfg: Any, netlist: str | Path, out_dir: str | Path, *, liberty
     t0 = time.perf_counter()
     ops = workload_ops(cfg, precision=precision, zero_fraction=zero_fraction, n_ops=n_ops, seed=seed, mix=mix)
     word_bits = write_stimulus(cfg, ops, out / "stimulus.hex")
+    cycles_per_op = op_cycles(cfg, ops.op, ops.meta)
     seconds["workload"] = time.perf_counter() - t0
 
     # 2. gate-level simulation
     t0 = time.perf_counter()
     tb = _render_testbench(cfg, out, top=top, n_ops=len(ops), word_bits=word_bits, clock_ns=clock_ns,
                            warmup_cycles=warmup_cycles, window_cycles=window_cycles,
-                           max_cycles=4 * int(op_cycles(cfg, ops.op, ops.meta).sum()) + 64)
+                           max_cycles=4 * int(cycles_per_op.sum()) + 64)
     for stale in ("results.txt", "window.vcd"):
         (out / stale).unlink(missing_ok=True)
     compile_cmd = [iverilog_exe, "-g2005", "-o", "power_tb.vvp", "-s", "power_tb"]
@@ -305,7 +306,7 @@ def measure_power(cfg: Any, netlist: str | Path, out_dir: str | Path, *, liberty
     first, last = sim["window"]["W0"], sim["window"]["W1"]
     macs = workload_macs(cfg, ops, first, last)
     # the operations accepted in the window take window_cycles cycles, give or take the one in flight at each end
-    slack = int(op_cycles(cfg, ops.op, ops.meta).max()) - 1
+    slack = int(cycles_per_op.max()) - 1
     if last <= first or abs(macs["cycles"] - window_cycles) > slack:
         raise SynthError(f"the window accepted {last - first} operations of {macs['cycles']} cycles in "
                          f"{window_cycles} cycles: the netlist stalled with o__ready high ({out / 'results.txt'})")
