@@ -27,31 +27,40 @@ def _signed(cfg: Config, operand: str) -> bool:
     return cfg.activation_signed if operand == "a" else cfg.weight_signed
 
 
-def _gather(bits: np.ndarray, cfg: Config, p: int) -> np.ndarray:
-    """``(B, N, p)`` bits of a ``p``-bit element starting at every granule (clipped at the register end)."""
-    N = cfg.max_elements
-    idx = np.minimum(np.arange(N)[:, None] * cfg.pmin + np.arange(p)[None, :], cfg.width - 1)
-    return bits[:, idx]
+def _windows(bits: np.ndarray, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """``(B, N)`` uint16: the 16 register bits from the byte holding each granule's first bit (zeros past the
+    register end), and ``(N,)`` the granule's bit offset in that window. Any element of <= 8 bits fits."""
+    by = np.packbits(bits, axis=1, bitorder="little")
+    by = np.concatenate([by, np.zeros((len(by), 2), np.uint8)], axis=1)
+    start = np.arange(cfg.max_elements) * cfg.pmin
+    win = by[:, start // 8].astype(np.uint16) | (by[:, start // 8 + 1].astype(np.uint16) << 8)
+    return win, (start % 8).astype(np.uint16)
+
+
+def _element_values(win: np.ndarray, offset: np.ndarray, cfg: Config, p: int, signed: bool) -> np.ndarray:
+    """``(B, N)`` int32 values of a ``p``-bit element starting at every granule."""
+    v = ((win >> offset) & np.uint16((1 << p) - 1)).astype(np.int32)
+    if p == 1:
+        return 2 * v - 1 if cfg.binary == "bipolar" else v
+    if signed:
+        v -= (v >> (p - 1)) << p
+    return v
 
 
 def unpack(cfg: Config, bits: np.ndarray, layout: np.ndarray, operand: str) -> np.ndarray:
     """Golden aligner: element values ``(B, N)`` (0 where no element starts) of packed registers."""
-    bits = np.asarray(bits, dtype=np.int64)
+    bits = np.asarray(bits, dtype=np.uint8)
     signed = _signed(cfg, operand)
+    if max(cfg.precisions) > 8:
+        raise ValueError("unpack: elements of at most 8 bits")
     out = np.zeros(layout.shape, dtype=np.int64)
+    if not len(bits):
+        return out
+    win, offset = _windows(bits, cfg)
+    present = np.bincount(np.asarray(layout, np.int64).ravel(), minlength=9)
     for p in cfg.precisions:
-        mask = layout == p
-        if not mask.any():
-            continue
-        eb = _gather(bits, cfg, p)
-        if p == 1:
-            val = 2 * eb[..., 0] - 1 if cfg.binary == "bipolar" else eb[..., 0]
-        else:
-            weights = np.left_shift(1, np.arange(p), dtype=np.int64)
-            if signed:
-                weights[-1] = -weights[-1]
-            val = eb @ weights
-        out[mask] = val[mask]
+        if present[p]:
+            np.copyto(out, _element_values(win, offset, cfg, p, signed), where=layout == p)
     return out
 
 

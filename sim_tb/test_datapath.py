@@ -13,7 +13,7 @@ import cocotb
 import numpy as np
 
 from mixlane.sim_tb import stimulus
-from mixlane.sim_tb.testbench import DatapathTB, env_settings
+from mixlane.sim_tb.testbench import BulkTB, DatapathTB, env_mode, env_settings
 
 
 async def _scenario(dut, name: str) -> None:
@@ -22,15 +22,18 @@ async def _scenario(dut, name: str) -> None:
     ops = stimulus.build(cfg, name, seed, vectors)
     rng = np.random.default_rng([seed, 1000 + list(stimulus.SCENARIOS).index(name)])
     t0 = time.perf_counter()
-    out = await DatapathTB(dut, cfg).run(ops, rng, idle, ready)
+    mode = env_mode()
+    tb = BulkTB(dut, cfg) if mode == "bulk" else DatapathTB(dut, cfg)
+    out = await tb.run(ops, rng, idle, ready)
     wall = time.perf_counter() - t0
     macs = stimulus.lane_macs(cfg, ops)
     if summary:
         with open(summary, "a") as fh:
-            fh.write(json.dumps({"scenario": name, "ops": len(ops), "results": out["results"],
+            fh.write(json.dumps({"scenario": name, "mode": mode, "ops": len(ops), "results": out["results"],
                                  "expected": out["expected"], "lane_macs": macs, "cycles": out["cycles"],
                                  "busy_cycles": out["busy_cycles"], "cycle_mismatches": out["cycle_mismatches"],
-                                 "seconds": wall, "mismatches": out["mismatches"]}) + "\n")
+                                 "seconds": wall, "mismatches": out["mismatches"],
+                                 "phases": out.get("phases", {})}) + "\n")
     assert out["mismatches"] == 0, (
         f"scenario {name}: configuration {cfg.content_hash} {json.dumps(cfg.to_dict(), sort_keys=True)}, "
         f"seed {seed}\n{out['report']}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,13 +18,16 @@ import numpy as np
 from mixlane.config import Config
 from mixlane.golden import OP_ACC, OP_NAMES, Ops, Results, bits_to_ints, encode_meta_ints, run
 
-__all__ = ["OpDriver", "ResultMonitor", "Scoreboard", "Mismatch", "CycleMismatch", "DatapathTB"]
+from .bulk import stall_patterns
+
+__all__ = ["OpDriver", "ResultMonitor", "Scoreboard", "Mismatch", "CycleMismatch", "DatapathTB", "BulkTB",
+           "cycle_limit", "outcome"]
 
 
 class OpDriver:
-    """Presents operations on the ``i`` stream; ``idle`` is the chance of a cycle with ``valid`` low."""
+    """Presents operations on the ``i`` stream; ``idle_pattern[c % len]`` true: no new offer in cycle ``c``."""
 
-    def __init__(self, dut, cfg: Config, ops: Ops, rng: np.random.Generator, idle: float):
+    def __init__(self, dut, cfg: Config, ops: Ops, idle_pattern):
         self.dut, self.cfg = dut, cfg
         # handles looked up once: attribute access on the DUT object costs per call
         self._h = {name: getattr(dut, f"i__{name}") for name in ("valid", "ready", "op", "meta", "a", "w", "bias")}
@@ -35,7 +39,7 @@ class OpDriver:
         self.a = bits_to_ints(ops.a)
         self.w = bits_to_ints(ops.w)
         self.bias = ops.bias.tolist()
-        self.idle = (rng.random(len(self.op) * 4 + 16) < idle).tolist() if idle else None
+        self.idle = None if idle_pattern is None else np.asarray(idle_pattern).tolist()
         self.next = 0          # index of the operation on offer / to offer
         self.work = 0          # unstalled cycles the operation on offer has been offered so far
         self.op_cycles: list[int] = []   # per accepted operation: unstalled cycles from offer to transfer
@@ -96,13 +100,13 @@ class OpDriver:
 
 
 class ResultMonitor:
-    """Drives ``o.ready`` (``ready`` = chance of ready high) and collects transferred results."""
+    """Drives ``o.ready`` from ``ready_pattern`` (``None``: always ready) and collects transferred results."""
 
-    def __init__(self, dut, cfg: Config, rng: np.random.Generator, ready: float):
+    def __init__(self, dut, cfg: Config, ready_pattern):
         self.dut = dut
         self._ready_h, self._valid_h, self._data_h = dut.o__ready, dut.o__valid, dut.o__data
         self._sel_h = dut.o__sel if cfg.sel_bits else None
-        self.ready_pattern = (rng.random(4099) < ready).tolist() if ready < 1 else None
+        self.ready_pattern = None if ready_pattern is None else np.asarray(ready_pattern).tolist()
         self.results: list[tuple[int, int, int]] = []   # (cycle, sel, value)
         self._ready = None
         self._cycle = 0
@@ -110,7 +114,8 @@ class ResultMonitor:
         self._signed = cfg.architecture.result_signed(cfg)
 
     def drive(self) -> None:
-        r = 1 if self.ready_pattern is None else int(self.ready_pattern[self._cycle % 4099])
+        pat = self.ready_pattern
+        r = 1 if pat is None else int(pat[self._cycle % len(pat)])
         self._cycle += 1
         if r != self._ready:
             self._ready_h.value = r
@@ -155,24 +160,26 @@ class Scoreboard:
     def __post_init__(self):
         self.expected = run(self.cfg, self.ops)
 
-    def check(self, results: list[tuple[int, int, int]]) -> list[Mismatch]:
+    def check(self, cycle: np.ndarray, sel: np.ndarray, value: np.ndarray) -> list[Mismatch]:
+        """Mismatches of the transferred results ``(cycle, sel, value)`` (arrays, in transfer order) against the
+        expected ones, compared in one vectorised step; a missing result has ``actual = None``."""
         exp = self.expected
-        bad = []
-        for k in range(max(len(exp.value), len(results))):
-            got = results[k] if k < len(results) else None
-            if k >= len(exp.value):
-                bad.append(Mismatch(k, -1, got[0], got[1], 0, got[2]))
-                continue
-            e_sel, e_val = int(exp.sel[k]), int(exp.value[k])
-            if got is None or got[1] != e_sel or got[2] != e_val:
-                bad.append(Mismatch(k, int(exp.index[k]), got[0] if got else -1, e_sel, e_val,
-                                    None if got is None else got[2]))
+        n_e, n_g = len(exp.value), len(value)
+        n = min(n_e, n_g)
+        diff = (np.asarray(exp.sel[:n]) != np.asarray(sel[:n])) | \
+            np.asarray(exp.value[:n] != value[:n], dtype=bool)
+        bad = [Mismatch(int(k), int(exp.index[k]), int(cycle[k]), int(exp.sel[k]), int(exp.value[k]),
+                        None if value[k] is None else int(value[k])) for k in np.nonzero(diff)[0]]
+        bad += [Mismatch(k, int(exp.index[k]), -1, int(exp.sel[k]), int(exp.value[k]), None) for k in range(n, n_e)]
+        bad += [Mismatch(k, -1, int(cycle[k]), int(sel[k]), 0, None if value[k] is None else int(value[k]))
+                for k in range(n, n_g)]
         return bad
 
-    def check_cycles(self, op_cycles: list[int]) -> list[CycleMismatch]:
+    def check_cycles(self, op_cycles) -> list[CycleMismatch]:
         """Operations whose transfer took another number of unstalled cycles than the golden model's."""
-        exp = self.expected.cycles
-        return [CycleMismatch(k, int(exp[k]), got) for k, got in enumerate(op_cycles) if got != int(exp[k])]
+        got = np.asarray(op_cycles, dtype=np.int64)
+        exp = np.asarray(self.expected.cycles[:len(got)], dtype=np.int64)
+        return [CycleMismatch(int(k), int(exp[k]), int(got[k])) for k in np.nonzero(got != exp)[0]]
 
     def explain_cycles(self, m: CycleMismatch) -> str:
         ops, cfg = self.ops, self.cfg
@@ -235,17 +242,17 @@ class DatapathTB:
         dut.rst.value = 0
 
     async def run(self, ops: Ops, rng: np.random.Generator, idle: float, ready: float) -> dict:
-        """Run ``ops`` to completion; return ``{"results", "cycles", "mismatches", "report"}``."""
+        """Run ``ops`` to completion, one Python step per cycle; return :func:`outcome`'s dictionary."""
         from cocotb.triggers import FallingEdge, ReadOnly
 
         await self.reset()
         dut = self.dut
         board = Scoreboard(self.cfg, ops)
         n_expected = len(board.expected.value)
-        drv = OpDriver(dut, self.cfg, ops, rng, idle)
-        mon = ResultMonitor(dut, self.cfg, rng, ready)
-        busy = int(board.expected.cycles.sum())
-        limit = 8 * busy + 64 if (idle or ready < 1) else busy + 64
+        idle_pat, ready_pat = stall_patterns(ops, rng, idle, ready)
+        drv = OpDriver(dut, self.cfg, ops, idle_pat)
+        mon = ResultMonitor(dut, self.cfg, ready_pat)
+        limit = cycle_limit(board, idle, ready)
         cycle = 0
         while not (drv.done and len(mon.results) >= n_expected) and cycle < limit:
             drv.drive()
@@ -264,19 +271,74 @@ class DatapathTB:
             mon.sample(cycle)
             await FallingEdge(dut.clk)
             cycle += 1
-        bad = board.check(mon.results)
-        slow = board.check_cycles(drv.op_cycles)
-        report = ""
-        if bad:
-            hung = "" if drv.done else f" (only {drv.next} of {len(ops)} operations accepted: hung?)"
-            report = (f"{len(bad)} mismatching result(s) of {n_expected}{hung}\n"
-                      + "\n".join(board.explain(m) for m in bad[:3]))
-        if slow:
-            report += (f"\n{len(slow)} operation(s) of {len(drv.op_cycles)} took the wrong number of cycles\n"
-                       + "\n".join(board.explain_cycles(m) for m in slow[:3]))
-        return {"results": len(mon.results), "expected": n_expected, "cycles": cycle,
-                "busy_cycles": busy, "mismatches": len(bad) + len(slow), "cycle_mismatches": len(slow),
-                "report": report.strip()}
+        res = mon.results
+        got = (np.array([r[0] for r in res], np.int64), np.array([r[1] for r in res], np.int64),
+               np.array([r[2] for r in res], dtype=object))
+        return outcome(board, got, drv.op_cycles, cycle)
+
+
+class BulkTB:
+    """Hands a whole operation batch to the bulk harness (:mod:`mixlane.sim_tb.bulk`) and checks the results
+    it wrote; no Python runs per clock cycle. The DUT handle is the harness (``start`` in, ``done`` out)."""
+
+    def __init__(self, dut, cfg: Config, folder: str | None = None):
+        self.dut, self.cfg = dut, cfg
+        self.folder = folder or os.getcwd()
+
+    async def run(self, ops: Ops, rng: np.random.Generator, idle: float, ready: float) -> dict:
+        from cocotb.triggers import RisingEdge, Timer
+
+        from .bulk import read_results, write_stimulus
+
+        t0 = time.perf_counter()
+        board = Scoreboard(self.cfg, ops)
+        t1 = time.perf_counter()
+        idle_pat, ready_pat = stall_patterns(ops, rng, idle, ready)
+        write_stimulus(self.cfg, self.folder, ops, idle_pat, ready_pat, n_expected=len(board.expected.value),
+                       limit=cycle_limit(board, idle, ready))
+        dut = self.dut
+        dut.start.value = 0
+        await Timer(20, unit="ns")      # two falling edges see start low: the next rise starts a run
+        dut.start.value = 1
+        t2 = time.perf_counter()
+        await RisingEdge(dut.done)
+        dut.start.value = 0
+        t3 = time.perf_counter()
+        cycle, sel, value, op_cycles, cycles = read_results(self.cfg, self.folder)
+        out = outcome(board, (cycle, sel, value), op_cycles, cycles)
+        out["phases"] = {"golden": t1 - t0, "stimulus": t2 - t1, "simulation": t3 - t2,
+                         "check": time.perf_counter() - t3}
+        return out
+
+
+def cycle_limit(board: Scoreboard, idle: float, ready: float) -> int:
+    """Cycles after which a run counts as hung: the golden busy cycles, with slack for stalls."""
+    busy = int(board.expected.cycles.sum())
+    return 8 * busy + 64 if (idle or ready < 1) else busy + 64
+
+
+def outcome(board: Scoreboard, got, op_cycles, cycles: int) -> dict:
+    """Compare a run's results ``got = (cycle, sel, value)`` and per-operation cycles with the golden model:
+    ``{"results", "expected", "cycles", "busy_cycles", "mismatches", "cycle_mismatches", "report"}``."""
+    n_expected, n_ops, accepted = len(board.expected.value), len(board.ops), len(op_cycles)
+    bad = board.check(*got)
+    slow = board.check_cycles(op_cycles)
+    report = ""
+    if bad:
+        hung = "" if accepted >= n_ops else f" (only {accepted} of {n_ops} operations accepted: hung?)"
+        report = (f"{len(bad)} mismatching result(s) of {n_expected}{hung}\n"
+                  + "\n".join(board.explain(m) for m in bad[:3]))
+    if slow:
+        report += (f"\n{len(slow)} operation(s) of {accepted} took the wrong number of cycles\n"
+                   + "\n".join(board.explain_cycles(m) for m in slow[:3]))
+    return {"results": len(got[2]), "expected": n_expected, "cycles": int(cycles),
+            "busy_cycles": int(board.expected.cycles.sum()), "mismatches": len(bad) + len(slow),
+            "cycle_mismatches": len(slow), "report": report.strip()}
+
+
+def env_mode() -> str:
+    """``"bulk"`` or ``"cycle"``: how the runner built the simulation (``$MIXLANE_MODE``)."""
+    return os.environ.get("MIXLANE_MODE", "cycle")
 
 
 def env_settings() -> tuple[Config, int, int, str | None]:
