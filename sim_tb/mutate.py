@@ -62,6 +62,7 @@ _TOKEN = re.compile(r"""
 _STATEMENT = re.compile(r"^\s*(?:assign\s+)?(?:\\\S+\s+|[A-Za-z_][\w$]*|\{[^}]*\})\s*(?:\[[^\]]*\])?\s*=(?!=)\s*"
                         r"(?P<rhs>.*?)\s*;\s*$")
 _DECLARATION = re.compile(r"^\s*(wire|reg|input|output|inout|integer|parameter|localparam)\b")
+_ESCAPED_END = re.compile(r"\\\S+$")
 _MODULE = re.compile(r"^module\s+(\\\S+|\w+)", re.M)
 
 
@@ -196,6 +197,8 @@ def enumerate_sites(text: str, rules: Iterable[architectures.MutationRule] = ())
                 found += [(r.start(), rule.kind, r[0], r.expand(rule.replacement))
                           for r in re.finditer(rule.pattern, line)]
             for col, kind, old, new in found:
+                if _ESCAPED_END.search(new) and not line[col + len(old):col + len(old) + 1].isspace():
+                    new += " "     # an escaped identifier ends at white space: keep it from eating the ';'
                 key = (n, col, old, new)
                 if old != new and key not in seen:
                     seen.add(key)

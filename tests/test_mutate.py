@@ -31,6 +31,7 @@ TOY = r"""module mixlane_datapath(a, b, c, y);
   assign x = $signed(a) + 4'h3;
   assign \$1  = a & \$2 ;
   assign y = c ? a[1:0] : b;
+  assign z = \$4  ^ b;
   always @* begin
     \$3  = ~ a;
     q <= a == 2'h1;
@@ -55,7 +56,10 @@ def test_sites_of_a_hand_written_module():
         (5, 19, "logic", "&", "|"),
         (5, 17, "operand dropped", r"a & \$2", "a"),
         (6, 18, "mux arms swapped", "a[1:0] : b", "b : a[1:0]"),
-        (8, 12, "negation dropped", "~", ""),
+        (7, 19, "logic", "^", "&"),
+        (7, 19, "logic", "^", "|"),
+        (7, 14, "operand dropped", r"\$4  ^ b", "\\$4 "),   # the escaped name keeps its closing space
+        (9, 12, "negation dropped", "~", ""),
     ]   # declarations and non-blocking assignments are left alone
     assert {s.module for s in enumerate_sites(TOY)} == {"mixlane_datapath"}
 
@@ -78,6 +82,7 @@ def test_sites_are_deterministic_and_each_changes_one_place(small_text):
         assert len(changed) == len(original) and diff == [s.line - 1], s.describe()
         c = s.column - 1
         assert changed[s.line - 1] == original[s.line - 1][:c] + s.new + original[s.line - 1][c + len(s.old):]
+        assert not re.search(r"\\\S*;", changed[s.line - 1]), f"an escaped name eats the ';': {s.describe()}"
 
 
 def test_apply_site_checks_the_place(small_text):
