@@ -268,7 +268,8 @@ def _mutate_parser(sub) -> None:
                                    "the regression on each and report the survivors; last line: killed K/N.")
     _config_args(p)
     p.add_argument("--count", type=int, default=50, help="mutants verified (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=1, help="seed of the mutant draw and the stimulus (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=1,
+                   help="seed of the mutant draw and the stimulus (default: %(default)s)")
     p.add_argument("--sim", choices=("icarus", "verilator"), default="icarus", help="simulator (default: %(default)s)")
     p.add_argument("--vectors", type=int, default=VECTORS, help="random operations per scenario (default: %(default)s)")
     p.add_argument("--scenario", action="append", metavar="NAME",

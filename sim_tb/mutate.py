@@ -35,7 +35,7 @@ __all__ = ["Site", "MutantResult", "MutationReport", "MutationError", "SCENARIOS
            "enumerate_sites", "apply_site", "draw_order", "run_mutants"]
 
 #: Scenarios run on every mutant unless told otherwise: short, and together they kill most mutants.
-SCENARIOS = ("corners", "exhaustive", "overflow", "random_stalls", "random")
+SCENARIOS = ("corners", "exhaustive", "overflow", "random_stalls", "random", "dense")
 #: Random operations per random scenario of a mutant run.
 VECTORS = 100
 
