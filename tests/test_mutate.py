@@ -147,13 +147,13 @@ def test_cli_reports_survivors_and_min_score(small_text, tmp_path, monkeypatch, 
 
 @needs_icarus
 def test_cli_small_random_run(tmp_path, capsys):
-    rc = main(["mutate", *SMALL_ARGS, "--count", "3", "--jobs", "2", "--seed", "3", "--scenario", "corners",
-               "--scenario", "exhaustive", "-o", str(tmp_path)])
+    rc = main(["mutate", *SMALL_ARGS, "--count", "2", "--jobs", "2", "--seed", "3", "--scenario", "corners",
+               "--vectors", "20", "-o", str(tmp_path)])
     out = capsys.readouterr().out
     assert rc == 0
     k, n = map(int, re.fullmatch(r"killed (\d+)/(\d+)", out.splitlines()[-1]).groups())
-    assert n == 3 and 0 <= k <= 3
-    assert len(re.findall(r"^\s+\d+  (killed|survived|invalid) ", out, re.M)) >= 3
+    assert n == 2 and 0 <= k <= 2
+    assert len(re.findall(r"^\s+\d+  (killed|survived|invalid) ", out, re.M)) >= 2
 
 
 @pytest.mark.parametrize("args, message", [
