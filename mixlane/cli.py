@@ -1,4 +1,4 @@
-"""Command line: ``mixlane generate | verify | synth | report | presets`` (also ``python -m mixlane``)."""
+"""Command line: ``mixlane generate | verify | mutate | synth | report | presets`` (also ``python -m mixlane``)."""
 
 from __future__ import annotations
 
@@ -217,6 +217,70 @@ def cmd_report(args) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------- mixlane mutate
+def cmd_mutate(args) -> int:
+    from mixlane.sim_tb.mutate import MutationError, run_mutants
+
+    cfg = _config(args)
+    for name, value, ok, allowed in (("--count", args.count, args.count >= 1, "use a positive count"),
+                                     ("--vectors", args.vectors, args.vectors >= 1, "use a positive count"),
+                                     ("--jobs", args.jobs, args.jobs >= 1, "use a positive count"),
+                                     ("--min-score", args.min_score,
+                                      args.min_score is None or 0 <= args.min_score <= 100, "use 0 to 100")):
+        if not ok:
+            raise CliError(f"{name}: {value!r} is not allowed; {allowed}")
+    out = Path(args.output) if args.output else Path("out") / "mutate" / cfg.name
+    if out.exists() and not out.is_dir():
+        raise CliError(f"-o: {str(out)!r} exists and is not a folder")
+    print(f"mutating {cfg.name} [{cfg.content_hash}]: {args.count} mutants, seed {args.seed}, {args.sim}, "
+          f"{args.jobs} at a time ...", flush=True)
+    row = "{:>4}  {:<9} {:>7}  {:<24} {}"
+    print(row.format("#", "verdict", "seconds", "failing scenarios", "site"), flush=True)
+    try:
+        rep = run_mutants(cfg, out_dir=out, count=args.count, seed=args.seed, sim=args.sim, vectors=args.vectors,
+                          scenarios=args.scenario, jobs=args.jobs,
+                          progress=lambda r: print(row.format(r.index, r.verdict, f"{r.seconds:.1f}", r.scenario,
+                                                              r.site.describe()), flush=True))
+    except MutationError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        Path(args.json).write_text(json.dumps(rep.to_dict(), indent=2) + "\n")
+    invalid = len(rep.results) - len(rep.valid)
+    print(f"{rep.sites} sites; {len(rep.valid)} mutants verified, {invalid} invalid (did not compile) replaced; "
+          f"unmutated run {rep.baseline_seconds:.1f} s, total {rep.seconds:.0f} s; work folder {out}")
+    for r in rep.survivors:
+        print(f"survived #{r.index}: {r.site.describe()}")
+    if len(rep.valid) < args.count:
+        print(f"only {len(rep.valid)} valid mutants exist at seed {args.seed}", file=sys.stderr)
+    low = args.min_score is not None and rep.score < args.min_score
+    if low:
+        print(f"FAIL: mutation score {rep.score:.1f}% is below --min-score {args.min_score:g}%", file=sys.stderr)
+    print(f"killed {rep.killed}/{len(rep.valid)}")
+    return 1 if low else 0
+
+
+def _mutate_parser(sub) -> None:
+    from mixlane.sim_tb.mutate import SCENARIOS, VECTORS
+
+    p = sub.add_parser("mutate", help="mutation score: how many one-change mutants of the Verilog verify kills",
+                       description="Apply operator, constant, mux and $signed mutations (plus those of the "
+                                   "configuration's architecture) to the generated Verilog, one per mutant, run "
+                                   "the regression on each and report the survivors; last line: killed K/N.")
+    _config_args(p)
+    p.add_argument("--count", type=int, default=50, help="mutants verified (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=1,
+                   help="seed of the mutant draw and the stimulus (default: %(default)s)")
+    p.add_argument("--sim", choices=("icarus", "verilator"), default="icarus", help="simulator (default: %(default)s)")
+    p.add_argument("--vectors", type=int, default=VECTORS, help="random operations per scenario (default: %(default)s)")
+    p.add_argument("--scenario", action="append", metavar="NAME",
+                   help=f"scenario run on each mutant (repeatable; default: {', '.join(SCENARIOS)})")
+    p.add_argument("--jobs", type=int, default=1, help="mutants verified at once (default: %(default)s)")
+    p.add_argument("--min-score", type=float, metavar="PCT", help="exit 1 when fewer than PCT%% are killed")
+    p.add_argument("--json", metavar="FILE", help="write every mutant (site, verdict, scenarios, seconds) as JSON")
+    p.add_argument("-o", "--output", metavar="DIR", help="work folder (default: out/mutate/<config name>)")
+    p.set_defaults(func=cmd_mutate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mixlane", description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -249,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--waves", action="store_true", help="record waveforms in the build folder")
     p.add_argument("-o", "--output", metavar="DIR", help="work folder (default: out/verify/<config name>)")
     p.set_defaults(func=cmd_verify)
+
+    _mutate_parser(sub)
 
     from mixlane.synth.tools import DEFAULT_CLOCK_NS, DEFAULT_LIBERTY, DEFAULT_YOSYS
 

@@ -76,6 +76,12 @@ async def tensor(dut):
 
 
 @cocotb.test()
+async def dense(dut):
+    """Constrained-random with registers mostly ones: the deep carries of the adder trees."""
+    await _scenario(dut, "dense")
+
+
+@cocotb.test()
 async def throughput(dut):
     """Back-to-back ACCs at 2-bit precision (benchmark scenario; not in the default regression)."""
     await _scenario(dut, "throughput")

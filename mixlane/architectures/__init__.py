@@ -9,7 +9,9 @@ the rest of mixlane needs to know about it:
   :class:`mixlane.rtl.contract.LaneContract`) and the lane's parameters (:meth:`Architecture.lane_params`);
 - its golden arithmetic (:attr:`Architecture.golden`, a function ``(cfg, a_bits, w_bits, meta) -> (B,)``
   register results) and the cycles an operation takes at each precision (:meth:`Architecture.cycles`);
-- how reports describe it (:meth:`Architecture.describe`).
+- how reports describe it (:meth:`Architecture.describe`);
+- the mutations of its generated Verilog that ``mixlane mutate`` adds to the generic ones
+  (:meth:`Architecture.mutation_rules`).
 
 The datapath, golden model, stimulus, scoreboard, power workloads and reports ask the architecture; no other
 module compares ``cfg.mac`` with a name. Adding an architecture is one module (its class, pointing at one RTL
@@ -30,7 +32,7 @@ from typing import Any, Callable, ClassVar
 
 from mixlane.errors import ConfigError
 
-__all__ = ["Architecture", "Option", "register", "get", "names", "registry", "BASELINE", "BUILTIN",
+__all__ = ["Architecture", "Option", "MutationRule", "register", "get", "names", "registry", "BASELINE", "BUILTIN",
            "plugin_sources", "load_plugins", "PLUGIN_ENV", "resolve"]
 
 #: The reference every design is measured against: plain INT8 multipliers (``mixlane synth``'s baseline).
@@ -57,6 +59,22 @@ class Option:
             text = self.allowed_text or f"use one of {list(self.allowed)}"
             raise ConfigError(f"mac_options.{key}: {value!r} is not allowed for mac = {arch!r}; {text}")
         return value
+
+
+@dataclass(frozen=True)
+class MutationRule:
+    """One architecture-specific mutation of the generated Verilog (``mixlane mutate``).
+
+    In every statement line of the modules whose short name (``acc``, ``lane3``, ``tree``; the top module is
+    ``mixlane_datapath``) fully matches ``modules``, each match of the regular expression ``pattern`` is one
+    mutation site; ``replacement`` is a :meth:`re.Match.expand` template for the new text. ``kind`` names the
+    mutation in reports (e.g. ``"sign extension dropped"``).
+    """
+
+    kind: str
+    pattern: str
+    replacement: str
+    modules: str = ".*"
 
 
 def resolve(path: str) -> Any:
@@ -149,6 +167,12 @@ class Architecture:
         for c, p in enumerate(cfg.precisions):
             out[c] = self.cycles(cfg, p)
         return tuple(out)
+
+    # --------------------------------------------------------------------------------------- mutations
+    def mutation_rules(self, cfg: Any) -> tuple[MutationRule, ...]:
+        """Mutations of this architecture's generated Verilog beyond the generic operator, constant, mux and
+        ``$signed`` ones of ``mixlane mutate`` (default: none)."""
+        return ()
 
     # ---------------------------------------------------------------------------------------- reporting
     def describe(self, cfg: Any) -> str:

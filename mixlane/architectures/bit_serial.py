@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import Architecture, Option
+from . import Architecture, MutationRule, Option
 
 __all__ = ["BitSerial"]
 
@@ -33,6 +33,11 @@ class BitSerial(Architecture):
         return dict(precisions=cfg.precisions, lane_bits=cfg.lane_bits, a_signed=cfg.activation_signed,
                     w_signed=cfg.weight_signed, bipolar=cfg.binary == "bipolar",
                     bits_per_cycle=cfg.option("bits_per_cycle"), serial=cfg.option("serial"))
+
+    def mutation_rules(self, cfg: Any) -> tuple[MutationRule, ...]:
+        # the step sum restarts at the last step: keep the running partial instead
+        return (MutationRule("partial sum not cleared", r"step_last \? \d+'h0+ : (\S+ \[\d+:0\])",
+                             r"step_last ? \1 : \1"),)
 
     def cycles(self, cfg: Any, precision: int) -> int:
         if precision == 1 and cfg.binary == "bipolar":

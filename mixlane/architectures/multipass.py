@@ -14,7 +14,7 @@ from typing import Any
 
 from mixlane.errors import ConfigError
 
-from . import Architecture, Option
+from . import Architecture, MutationRule, Option
 
 __all__ = ["MultiPass", "multipass_schedule", "multipass_cycles", "SCHEDULES"]
 
@@ -74,6 +74,11 @@ class MultiPass(Architecture):
         return dict(precisions=cfg.precisions, lane_bits=cfg.lane_bits, digit_bits=cfg.option("digit_bits"),
                     a_signed=cfg.activation_signed, w_signed=cfg.weight_signed, bipolar=cfg.binary == "bipolar",
                     schedule=cfg.option("schedule"))
+
+    def mutation_rules(self, cfg: Any) -> tuple[MutationRule, ...]:
+        # the step sum restarts at the last step: keep the running partial instead
+        return (MutationRule("partial sum not cleared", r"step_last \? \d+'h0+ : (\S+ \[\d+:0\])",
+                             r"step_last ? \1 : \1"),)
 
     def cycles(self, cfg: Any, precision: int) -> int:
         return multipass_cycles(precision, cfg.option("digit_bits"), cfg.option("schedule"))

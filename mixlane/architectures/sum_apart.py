@@ -14,7 +14,7 @@ from typing import Any
 
 from mixlane.errors import ConfigError
 
-from . import Architecture
+from . import Architecture, MutationRule
 
 __all__ = ["SumApart"]
 
@@ -48,6 +48,10 @@ class SumApart(Architecture):
     def lane_params(self, cfg: Any) -> dict[str, Any]:
         return dict(precisions=cfg.precisions, lane_bits=cfg.lane_bits, a_signed=cfg.activation_signed,
                     w_signed=cfg.weight_signed, bipolar=cfg.binary == "bipolar")
+
+    def mutation_rules(self, cfg: Any) -> tuple[MutationRule, ...]:
+        # a subword's sign extension when the accumulator reads it (the top element of each concatenation)
+        return (MutationRule("sign extension dropped", r"\{ (\w+\[\d+\]), ", "{ 1'h0, ", modules="acc"),)
 
     def result_width(self, cfg: Any) -> int:
         return cfg.lanes * cfg.acc_width
