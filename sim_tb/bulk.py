@@ -104,9 +104,10 @@ HARNESS_BODY = """\
         k = 0; nres = 0; work = 0; cycle = 0; ip = 0; rp = 0; count = 0;
         phase <= 2'd1;
       end
-      2'd1: if (count == 2) begin rst <= 1'b0; phase <= 2'd2; end
-      2'd2: if ((k >= n_ops && nres >= n_exp) || cycle >= limit) begin
-        i_valid <= 1'b0; o_ready <= 1'b1; count = 0; phase <= 2'd3;
+      2'd1, 2'd2: if (phase == 2'd1 && count < 2) begin
+        // still in reset
+      end else if ((k >= n_ops && nres >= n_exp) || cycle >= limit) begin
+        i_valid <= 1'b0; o_ready <= 1'b1; rst <= 1'b0; count = 0; phase <= 2'd3;
       end else begin
         if (k >= n_ops || (idle_len > 0 && idle_bits[ip] && !i_valid)) i_valid <= 1'b0;
         else begin
@@ -114,6 +115,7 @@ HARNESS_BODY = """\
           i_valid <= 1'b1;
         end
         o_ready <= ready_len > 0 ? ready_bits[rp] : 1'b1;
+        rst <= 1'b0; phase <= 2'd2;   // the first cycle of the run is the one that releases reset
       end
       2'd3: if (count == 4) begin
         $fclose(fres); $fclose(fcyc);

@@ -32,7 +32,7 @@ async def _scenario(dut, name: str) -> None:
             fh.write(json.dumps({"scenario": name, "mode": mode, "ops": len(ops), "results": out["results"],
                                  "expected": out["expected"], "lane_macs": macs, "cycles": out["cycles"],
                                  "busy_cycles": out["busy_cycles"], "cycle_mismatches": out["cycle_mismatches"],
-                                 "seconds": wall, "mismatches": out["mismatches"],
+                                 "seconds": wall, "mismatches": out["mismatches"], "digest": out["digest"],
                                  "phases": out.get("phases", {})}) + "\n")
     assert out["mismatches"] == 0, (
         f"scenario {name}: configuration {cfg.content_hash} {json.dumps(cfg.to_dict(), sort_keys=True)}, "

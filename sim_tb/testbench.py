@@ -317,6 +317,17 @@ def cycle_limit(board: Scoreboard, idle: float, ready: float) -> int:
     return 8 * busy + 64 if (idle or ready < 1) else busy + 64
 
 
+def digest(got, op_cycles) -> str:
+    """SHA-256 (16 hex digits) of a run's observable behaviour: every result ``(cycle, sel, value)`` and every
+    operation's cycle count; equal digests mean two runs (e.g. bulk and per-cycle mode) saw the same."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for column in (*got, op_cycles):
+        h.update(",".join(str(v) for v in np.asarray(column).tolist()).encode() + b";")
+    return h.hexdigest()[:16]
+
+
 def outcome(board: Scoreboard, got, op_cycles, cycles: int) -> dict:
     """Compare a run's results ``got = (cycle, sel, value)`` and per-operation cycles with the golden model:
     ``{"results", "expected", "cycles", "busy_cycles", "mismatches", "cycle_mismatches", "report"}``."""
@@ -331,7 +342,7 @@ def outcome(board: Scoreboard, got, op_cycles, cycles: int) -> dict:
     if slow:
         report += (f"\n{len(slow)} operation(s) of {accepted} took the wrong number of cycles\n"
                    + "\n".join(board.explain_cycles(m) for m in slow[:3]))
-    return {"results": len(got[2]), "expected": n_expected, "cycles": int(cycles),
+    return {"results": len(got[2]), "expected": n_expected, "cycles": int(cycles), "digest": digest(got, op_cycles),
             "busy_cycles": int(board.expected.cycles.sum()), "mismatches": len(bad) + len(slow),
             "cycle_mismatches": len(slow), "report": report.strip()}
 
