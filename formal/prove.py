@@ -188,11 +188,63 @@ def _prove_one(cfg, lane: LaneModule, index: int, contract, code: int, work: Pat
     return proof
 
 
+_SEQ_ROW = re.compile(r"^\s+(\d+)\s+\\(\S+)\s+\S+\s+\S+\s+([01xz]+)\s*$")
+
+
+def _last_step(log: str) -> dict[str, str] | None:
+    """Signal -> bit string at the last time step of a failing ``sat -seq`` model (None when proved)."""
+    at = log.find("model found: FAIL!")
+    if at < 0:
+        return None
+    rows: dict[int, dict[str, str]] = {}
+    for line in log[at:].splitlines():
+        m = _SEQ_ROW.match(line)
+        if m:
+            rows.setdefault(int(m.group(1)), {})[m.group(2)] = m.group(3)
+    return rows[max(rows)] if rows else {}
+
+
+def _prove_register(cfg, precision: int, design: str, work: Path, exe: str, timeout: float | None) -> Proof:
+    """The bounded whole-register proof at ``precision`` (:mod:`mixlane.formal.register`)."""
+    from amaranth.back import rtlil
+
+    from .register import REGISTER_TOP, RegisterHarness
+
+    stem = f"register_p{precision}"
+    steps = cfg.architecture.cycles(cfg, precision) + 5      # reset, the ACC's cycles, READ, result, done
+    (work / f"{stem}.il").write_text(rtlil.convert(RegisterHarness(cfg=cfg, precision=precision),
+                                                   name=REGISTER_TOP))
+    (work / f"{stem}.ys").write_text("\n".join([
+        f"read_verilog {design}", f"read_rtlil {stem}.il", f"hierarchy -top {REGISTER_TOP}", "proc", "flatten",
+        "opt_clean", f"sat -seq {steps} -prove ok 1 -prove-skip {steps - 1} -set-init-zero -set rst 0 "
+                     f"-show held_a,held_w,expected,result,done"]) + "\n")
+    proof = Proof(module="register (whole datapath)", slots=tuple(range(cfg.slots)),
+                  code=cfg.precisions.index(precision), precision=precision, steps=steps, cases=1,
+                  status="timeout", seconds=0.0)
+    log, proof.seconds = _run(exe, work, f"{stem}.ys", timeout)
+    if log is None:
+        return proof
+    rows = _last_step(log)
+    if rows is None:
+        proof.status = "proved" if "no model found: SUCCESS!" in log else "timeout"
+        return proof
+    as_int = lambda s: int(s.replace("x", "0").replace("z", "0"), 2) if s else 0  # noqa: E731
+    signed = lambda s: as_int(s) - ((1 << len(s)) if s and s[0] == "1" else 0)  # noqa: E731
+    a, w = as_int(rows.get("held_a", "")), as_int(rows.get("held_w", ""))
+    proof.status = "counterexample"
+    proof.counterexample = {"a_bits": a, "w_bits": w, "expected": signed(rows.get("expected", "")),
+                            "actual": signed(rows.get("result", "")) if rows.get("done") == "1" else None,
+                            "aligned": True, "free_bits": 0}
+    return proof
+
+
 def prove(cfg, work: str | Path, *, rtl: str | Path | None = None, yosys: str = DEFAULT_YOSYS,
-          timeout: float | None = None, split: int | None = None, progress=None) -> ProveReport:
+          timeout: float | None = None, split: int | None = None, register: bool = False,
+          progress=None) -> ProveReport:
     """Prove every distinct lane module of ``cfg``'s datapath (generated into ``work``, or ``rtl``) at every
-    precision code; ``timeout`` seconds per (module, code). Raises :class:`ProveError` (one line) when a tool is
-    missing or the file has no lanes of this configuration."""
+    precision code; ``timeout`` seconds per (module, code). ``register`` adds the whole-register proof of
+    :mod:`mixlane.formal.register` at every precision of the mode (``"sum"`` lanes only). Raises :class:`ProveError` (one line) when a tool is missing or the file has no lanes of this
+    configuration."""
     from mixlane.rtl.generate import TOP_NAME, write_design
 
     work = Path(work).resolve()
@@ -215,5 +267,10 @@ def prove(cfg, work: str | Path, *, rtl: str | Path | None = None, yosys: str = 
             report.proofs.append(proof)
             if progress:
                 progress(proof)
+    if register and contract.kind == "sum":
+        for p in cfg.mode_precisions:
+            report.proofs.append(_prove_register(cfg, p, "design.v", work, exe, timeout))
+            if progress:
+                progress(report.proofs[-1])
     (work / "prove.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     return report

@@ -234,6 +234,7 @@ def cmd_prove(args) -> int:
     print(f"proving the lanes of {cfg.name} [{cfg.content_hash}]{', RTL ' + args.rtl if args.rtl else ''} ...",
           flush=True)
     report = prove(cfg, out, rtl=args.rtl, timeout=args.timeout, split=args.split, yosys=args.yosys,
+                   register=args.register,
                    progress=lambda p: _progress(f"{p.module} {p.precision}-bit: {p.status} ({p.seconds:.1f} s)"))
     print(proof_table(report))
     if args.json:
@@ -354,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="limit per lane module and precision")
     p.add_argument("--split", type=int, metavar="BITS",
                    help="prove case by case over the top BITS bits of w (default: 4 for 8-bit lanes, else 0)")
+    p.add_argument("--register", action=argparse.BooleanOptionalAction, default=False,
+                   help="also prove the whole datapath at its ports (reset, ACC, READ: bounded sat -seq) at every "
+                        "precision; slow beyond 32-bit registers (default: %(default)s)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--yosys", default=DEFAULT_YOSYS, help="Yosys engine (default: the pinned %(default)s)")
     p.add_argument("-o", "--output", metavar="DIR", help="work folder (default: out/prove/<config name>)")
