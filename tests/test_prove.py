@@ -103,24 +103,19 @@ def test_mutated_lane_gives_a_real_counterexample(name, tmp_path, capsys):
         assert f"reference {cx['expected']}, lane {cx['actual']}" in line
 
 
-def test_unmutated_file_is_proved_and_identical_lanes_are_proved_once(tmp_path, capsys):
+def test_given_file_is_proved_once_per_distinct_lane_and_split_cases_cover_it(tmp_path, capsys):
     from mixlane.rtl.generate import to_verilog
 
     cfg = SMALL["sum_together"]
     rtl = tmp_path / "design.v"
     rtl.write_text(to_verilog(cfg))
-    rc, report = _prove(cfg, tmp_path, "--rtl", str(rtl))
+    rc, report = _prove(cfg, tmp_path, "--rtl", str(rtl), "--split", "2")
     assert rc == 0
     assert len(report["proofs"]) == len(cfg.precisions)       # the 8 lanes are one module's copies
     assert report["proofs"][0]["slots"] == list(range(cfg.slots))
-    assert report["rtl"] == str(rtl)
+    assert report["rtl"] == str(rtl) and all(p["cases"] == 4 for p in report["proofs"])
     table = capsys.readouterr().out
     assert "lane module" in table and "proofs passed" in table
-
-
-def test_split_cases_cover_the_proof(tmp_path):
-    rc, report = _prove(SMALL["sum_together"], tmp_path, "--split", "2")
-    assert rc == 0 and all(p["cases"] == 4 for p in report["proofs"])
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -143,3 +138,12 @@ def test_bad_input_is_one_line(args, needle, tmp_path):
 def test_every_preset_is_proved_at_full_width(name, tmp_path):
     rc, report = _prove(preset(name), tmp_path)
     assert rc == 0 and report["passed"]
+
+
+@pytest.mark.slow
+def test_whole_register_is_proved_at_width_32(tmp_path):
+    cfg = Config(width=32, precisions=(1, 2))
+    rc, report = _prove(cfg, tmp_path, "--register")
+    assert rc == 0
+    regs = [p for p in report["proofs"] if p["module"].startswith("register")]
+    assert [p["precision"] for p in regs] == [1, 2] and all(p["status"] == "proved" for p in regs)
