@@ -208,7 +208,7 @@ def _prove_register(cfg, precision: int, design: str, work: Path, exe: str, time
     """The bounded whole-register proof at ``precision`` (:mod:`mixlane.formal.register`)."""
     from amaranth.back import rtlil
 
-    from .register import REGISTER_TOP, RegisterHarness
+    from .register import REGISTER_TOP, RegisterHarness, register_layout
 
     stem = f"register_p{precision}"
     steps = cfg.architecture.cycles(cfg, precision) + 5      # reset, the ACC's cycles, READ, result, done
@@ -231,8 +231,11 @@ def _prove_register(cfg, precision: int, design: str, work: Path, exe: str, time
     as_int = lambda s: int(s.replace("x", "0").replace("z", "0"), 2) if s else 0  # noqa: E731
     signed = lambda s: as_int(s) - ((1 << len(s)) if s and s[0] == "1" else 0)  # noqa: E731
     a, w = as_int(rows.get("held_a", "")), as_int(rows.get("held_w", ""))
+    _, elements = register_layout(cfg, precision)
+    values = lambda bits, op: [element_values(cfg, bits >> o, p, op)[0] for o, p in elements]  # noqa: E731
     proof.status = "counterexample"
-    proof.counterexample = {"a_bits": a, "w_bits": w, "expected": signed(rows.get("expected", "")),
+    proof.counterexample = {"a_bits": a, "w_bits": w, "a": values(a, "a"), "w": values(w, "w"),
+                            "expected": signed(rows.get("expected", "")),
                             "actual": signed(rows.get("result", "")) if rows.get("done") == "1" else None,
                             "aligned": True, "free_bits": 0}
     return proof

@@ -7,10 +7,15 @@ from .prove import Proof, ProveReport
 __all__ = ["proof_table", "format_counterexample"]
 
 
-def _slots(slots: tuple[int, ...]) -> str:
-    if len(slots) > 2 and list(slots) == list(range(slots[0], slots[-1] + 1)):
-        return f"{slots[0]}-{slots[-1]}"
-    return ",".join(map(str, slots))
+def _slots(slots) -> str:
+    """``0-2,4-31``: runs of consecutive slots."""
+    runs: list[list[int]] = []
+    for s in sorted(slots):
+        if runs and s == runs[-1][1] + 1:
+            runs[-1][1] = s
+        else:
+            runs.append([s, s])
+    return ",".join(f"{a}-{b}" if b > a + 1 else (f"{a},{b}" if b > a else str(a)) for a, b in runs)
 
 
 def proof_table(report: ProveReport) -> str:

@@ -118,6 +118,29 @@ def test_given_file_is_proved_once_per_distinct_lane_and_split_cases_cover_it(tm
     assert "lane module" in table and "proofs passed" in table
 
 
+@pytest.mark.parametrize("mutate", [pytest.param(False, marks=pytest.mark.slow), True])   # proving: minutes
+def test_whole_register_proof_at_its_ports(mutate, tmp_path, capsys):
+    from mixlane.rtl.generate import to_verilog
+
+    cfg = Config(width=32, precisions=(1,))          # 1-bit lanes: the cheapest whole-datapath proof
+    text = to_verilog(cfg)
+    rtl = tmp_path / "design.v"
+    rtl.write_text(text.replace("assign \\$2  = a ^ w;", "assign \\$2  = a | w;", 1) if mutate else text)
+    rc, report = _prove(cfg, tmp_path, "--rtl", str(rtl), "--register")
+    reg = [p for p in report["proofs"] if p["module"].startswith("register")]
+    assert len(reg) == 1 and reg[0]["steps"] == 6
+    if not mutate:
+        assert rc == 0 and reg[0]["status"] == "proved"
+        return
+    assert rc == 1 and reg[0]["status"] == "counterexample"
+    cx = reg[0]["counterexample"]
+    a = [2 * (cx["a_bits"] >> k & 1) - 1 for k in range(32)]
+    w = [2 * (cx["w_bits"] >> k & 1) - 1 for k in range(32)]
+    assert cx["a"] == a and cx["w"] == w
+    assert cx["expected"] == sum(x * y for x, y in zip(a, w)) != cx["actual"]
+    assert "COUNTEREXAMPLE register (whole datapath)" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args, needle", [
     (["prove", "--rtl", "missing.v"], "--rtl: 'missing.v' not found"),
     (["prove", "--set", "width=32", "--timeout", "0"], "--timeout: 0"),
