@@ -137,6 +137,13 @@ class Architecture:
         """Keyword arguments of the :attr:`rtl` lane component for ``cfg``."""
         raise NotImplementedError
 
+    def lane_elements(self, cfg: Any, precision: int) -> int:
+        """Elements one MAC slot (lane) multiplies at ``precision``, element ``k`` in its bits
+        ``k*precision ..``: ``lane_bits // precision`` in lane modes, one in the low bits in ``element`` mode
+        (the aligner's slot layout). ``mixlane prove`` builds each lane's behavioural reference from this, the
+        lane's contract and the configuration's operand signedness."""
+        return 1 if cfg.precision_mode == "element" else cfg.lane_bits // precision
+
     def lane_class(self) -> type:
         return resolve(self.rtl)
 
