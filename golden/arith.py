@@ -185,7 +185,9 @@ class Results:
 
     ``index``: position in the batch of each READ/READ_LOAD; ``sel``, ``value``: its result;
     ``sums``: the register sum of every operation (meaningful for ACC); ``final``: accumulators at the end;
-    ``cycles``: cycles each operation holds the input stream (:func:`op_cycles`).
+    ``cycles``: cycles each operation holds the input stream (:func:`op_cycles`); ``overflow``: per operation
+    +1 / -1 when an ACC's exact sum left the accumulator's range upwards / downwards (wrapped or saturated), else
+    0; ``None`` when the architecture's accumulator model does not report it.
     """
 
     index: np.ndarray
@@ -194,6 +196,7 @@ class Results:
     sums: np.ndarray
     final: list[int]
     cycles: np.ndarray
+    overflow: np.ndarray | None = None
 
 
 class ScalarAccumulator:
@@ -201,16 +204,24 @@ class ScalarAccumulator:
     one signed ``acc_width``-bit value per output; ACC adds the register result (wrap or saturate), LOAD sets the
     bias, READ returns the value."""
 
+    #: records ``overflow`` (see :class:`Results`)
+    reports_overflow = True
+
     def __init__(self, cfg: Config, ops: Ops):
         self.cfg = cfg
         self.sums = register_results(cfg, ops.a, ops.w, ops.meta)
         self._ovf = wrap if cfg.overflow == "wrap" else saturate
+        self.overflow = np.zeros(len(ops), np.int8)
+        self._half = 1 << (cfg.acc_width - 1)
 
     def zero(self) -> int:
         return 0
 
     def acc(self, state: int, i: int) -> int:
-        return self._ovf(state + int(self.sums[i]), self.cfg.acc_width)
+        exact = state + int(self.sums[i])
+        if not -self._half <= exact < self._half:
+            self.overflow[i] = 1 if exact > 0 else -1
+        return self._ovf(exact, self.cfg.acc_width)
 
     def load(self, bias: int) -> int:
         return wrap(bias, self.cfg.acc_width)
@@ -247,4 +258,4 @@ def run(cfg: Config, ops: Ops, acc: list | None = None) -> Results:
     values = np.array(val, dtype=np.int64) if all(-(1 << 62) < v < (1 << 62) for v in val) \
         else np.array(val, dtype=object)
     return Results(np.array(idx, dtype=np.int64), np.array(sel_out, dtype=np.int64), values,
-                   sums, acc, op_cycles(cfg, ops.op, ops.meta))
+                   sums, acc, op_cycles(cfg, ops.op, ops.meta), getattr(model, "overflow", None))

@@ -94,9 +94,10 @@ def cmd_verify(args) -> int:
         raise CliError(f"--vectors: {args.vectors} is not allowed; use a positive count")
     out = Path(args.output) if args.output else Path("out") / "verify" / cfg.name
     print(f"verifying {cfg.name} [{cfg.content_hash}] on {args.sim}, seed {args.seed}, "
-          f"{args.vectors} random vectors{', RTL ' + args.rtl if args.rtl else ''} ...", flush=True)
+          f"{args.vectors} random vectors, {args.mode} mode{', RTL ' + args.rtl if args.rtl else ''} ...", flush=True)
     res = run_regression(cfg, sim=args.sim, out_dir=out, vectors=args.vectors, seed=args.seed, rtl=args.rtl,
-                         extra_sources=args.extra_source, waves=args.waves, scenarios=args.scenario or None)
+                         extra_sources=args.extra_source, waves=args.waves, scenarios=args.scenario or None,
+                         mode=args.mode)
     print(f"{'scenario':<15}{'ops':>8}{'results':>9}{'lane-MACs':>12}{'cycles':>9}{'seconds':>9}  status")
     for t in res.tests:
         status = "ok" if t["mismatches"] == 0 else f"{t['mismatches']} MISMATCH"
@@ -106,6 +107,7 @@ def cmd_verify(args) -> int:
     rate = res.lane_macs / sim_s if sim_s else 0.0
     print(f"checked {res.checked_results} results covering {res.lane_macs} lane-MACs "
           f"({rate:,.0f} lane-MACs/s in simulation; build {res.build_seconds:.1f} s, run {res.run_seconds:.1f} s)")
+    _print_coverage(res.coverage, res.coverage_file)
     print(f"JUnit XML: {res.results_xml}   log: {res.log}")
     if not res.passed:
         for f in res.failures:
@@ -115,6 +117,17 @@ def cmd_verify(args) -> int:
         return 1
     print("PASS")
     return 0
+
+
+def _print_coverage(cov: dict, path: str) -> None:
+    """One line per coverage item, the missed bins (at most 6 per item), the total and the file."""
+    if not cov:
+        return
+    for item, c in cov["items"].items():
+        missing = c["missing"]
+        more = f"; missed: {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}" if missing else ""
+        print(f"coverage {item:<12}{c['hit']:>5}/{c['bins']:<5} {c['coverage']:6.1f}%{more}")
+    print(f"functional coverage {cov['coverage']:.1f}% ({cov['hit']}/{cov['bins']} bins): {path}")
 
 
 def _progress(line: str) -> None:
@@ -345,6 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="more Verilog to compile with --rtl (e.g. standard-cell models)")
     p.add_argument("--scenario", action="append", metavar="NAME",
                    help="run only this scenario (repeatable): random, random_stalls, corners, overflow, exhaustive")
+    p.add_argument("--mode", choices=("bulk", "cycle"), default="bulk",
+                   help="bulk: each scenario's whole stimulus handed to a generated Verilog harness, results "
+                        "checked at once (fast); cycle: Python drives and samples every cycle (for debugging "
+                        "with waveforms) (default: %(default)s)")
     p.add_argument("--waves", action="store_true", help="record waveforms in the build folder")
     p.add_argument("-o", "--output", metavar="DIR", help="work folder (default: out/verify/<config name>)")
     p.set_defaults(func=cmd_verify)

@@ -14,7 +14,8 @@ Files, in the simulator's working folder (all text):
 - ``bulk_idle.hex`` / ``bulk_ready.hex``: one bit per cycle, repeated cyclically (absent: never idle /
   always ready).
 - written by the harness: ``bulk_results.txt`` (``cycle sel data`` per transferred result, cycle decimal,
-  sel and data hex), ``bulk_cycles.txt`` (per accepted operation, its unstalled cycles, decimal) and
+  sel and data hex), ``bulk_cycles.txt`` (per accepted operation: unstalled cycles, cycles stalled by the result stream,
+  idle cycles before its offer; decimal) and
   ``bulk_end.txt`` (cycles the run took, decimal).
 """
 
@@ -86,7 +87,7 @@ HARNESS_BODY = """\
   // phases: 0 wait for start, 1 reset (two rising edges), 2 run, 3 drain (four cycles), then done
   reg [1:0] phase = 2'd0;
   reg start_q = 1'b0;
-  integer n_ops, n_exp, limit, idle_len, ready_len, k, nres, work, cycle, ip, rp, count, fres, fcyc, fend;
+  integer n_ops, n_exp, limit, idle_len, ready_len, k, shown, nres, work, stall, gap, cycle, ip, rp, count, fres, fcyc, fend;
   initial done = 1'b0;
   // drive, at the falling edge
   always @(negedge clk) begin
@@ -101,7 +102,7 @@ HARNESS_BODY = """\
         fres = $fopen("bulk_results.txt", "w");
         fcyc = $fopen("bulk_cycles.txt", "w");
         done <= 1'b0; rst <= 1'b1; i_valid <= 1'b0; o_ready <= 1'b0;
-        k = 0; nres = 0; work = 0; cycle = 0; ip = 0; rp = 0; count = 0;
+        k = 0; shown = -1; nres = 0; work = 0; stall = 0; gap = 0; cycle = 0; ip = 0; rp = 0; count = 0;
         phase <= 2'd1;
       end
       2'd1, 2'd2: if (phase == 2'd1 && count < 2) begin
@@ -109,8 +110,10 @@ HARNESS_BODY = """\
       end else if ((k >= n_ops && nres >= n_exp) || cycle >= limit) begin
         i_valid <= 1'b0; o_ready <= 1'b1; rst <= 1'b0; count = 0; phase <= 2'd3;
       end else begin
-        if (k >= n_ops || (idle_len > 0 && idle_bits[ip] && !i_valid)) i_valid <= 1'b0;
+        // an idle cycle delays a new offer; an offer not yet transferred stays (valid may not drop)
+        if (k >= n_ops || (idle_len > 0 && idle_bits[ip] && !(i_valid && shown == k))) i_valid <= 1'b0;
         else begin
+          shown = k;
 @FIELDS@
           i_valid <= 1'b1;
         end
@@ -130,8 +133,9 @@ HARNESS_BODY = """\
     if (phase == 2'd2 || phase == 2'd3) begin
       if (phase == 2'd2 && i_valid) begin
         if (!(o_valid && !o_ready)) work = work + 1;
-        if (i_ready) begin $fwrite(fcyc, "%0d\\n", work); k = k + 1; work = 0; end
-      end
+        else stall = stall + 1;
+        if (i_ready) begin $fwrite(fcyc, "%0d %0d %0d\\n", work, stall, gap); k = k + 1; work = 0; stall = 0; gap = 0; end
+      end else if (phase == 2'd2 && k < n_ops) gap = gap + 1;
       if (o_ready && o_valid) begin $fwrite(fres, "%0d %h %h\\n", cycle, @SEL@, o_data); nres = nres + 1; end
       cycle = cycle + 1;
       ip = ip + 1 == idle_len ? 0 : ip + 1;
@@ -238,8 +242,8 @@ def _hex_value(text: str, width: int, signed: bool) -> int | None:
 
 
 def read_results(cfg: Config, folder: str | Path):
-    """``(cycle, sel, value)`` arrays of the transferred results and the per-operation cycle counts written
-    by the harness. ``value`` is int64, or Python ints (object) for results wider than 63 bits."""
+    """``(cycle, sel, value)`` arrays of the transferred results, ``(B, 3)`` per-operation counts (unstalled
+    cycles, stalled cycles, idle cycles before the offer) and the run's cycles, as written by the harness. ``value`` is int64, or Python ints (object) for results wider than 63 bits."""
     folder = Path(folder)
     width = _ports(cfg)[1]["data"]
     signed = cfg.architecture.result_signed(cfg)
@@ -250,6 +254,6 @@ def read_results(cfg: Config, folder: str | Path):
     unknown = [k for k, v in enumerate(raw) if v is None]
     value = np.array(raw, dtype=np.int64 if width <= 63 and not unknown else object)
     text = (folder / "bulk_cycles.txt").read_text()
-    op_cycles = np.array(text.split(), dtype=np.int64) if text else np.zeros(0, np.int64)
+    op_stats = np.array(text.split(), dtype=np.int64).reshape(-1, 3)
     cycles = int((folder / "bulk_end.txt").read_text())
-    return cycle, sel, value, op_cycles, cycles
+    return cycle, sel, value, op_stats, cycles

@@ -32,6 +32,8 @@ class RegressionResult:
     failures: list[str] = field(default_factory=list)   # names of failed cocotb tests
     results_xml: str = ""
     log: str = ""
+    coverage: dict = field(default_factory=dict)   # coverage.summarize() of every scenario's hits
+    coverage_file: str = ""
     build_seconds: float = 0.0
     run_seconds: float = 0.0
 
@@ -89,12 +91,14 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
     ``fast_build`` compiles Verilator's C++ without optimisation: builds ~30% faster, simulation slower;
     right for short regressions (tests), wrong for throughput measurements.
     ``out_dir`` receives ``rtl/`` (generated Verilog and config.json), ``sim_<sim>/`` (build),
-    ``results_<sim>.xml`` (JUnit) and ``summary_<sim>.jsonl``.
+    ``results_<sim>.xml`` (JUnit), ``summary_<sim>.jsonl`` and the functional coverage: ``coverage_<sim>.json``
+    (ours, with exact hit counts) and ``coverage_<sim>.yml`` (cocotb-coverage's export).
     """
     from cocotb_tools.runner import get_results, get_runner
 
     from mixlane.rtl.generate import TOP_NAME, write_design
     from . import bulk, stimulus
+    from .coverage import merge_hits, summarize
 
     check_simulator(sim)
     if mode not in MODES:
@@ -155,7 +159,9 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
     except Exception as exc:  # the runner raises CalledProcessError and friends
         raise ToolError(f"{sim} build failed: {exc}; see {log}") from None
     t1 = time.perf_counter()
-    env = {"MIXLANE_CONFIG": str(cfg_path), "MIXLANE_MODE": mode, "MIXLANE_SEED": str(seed), "MIXLANE_VECTORS": str(vectors),
+    coverage_yaml = out / f"coverage_{sim}.yml"
+    coverage_yaml.unlink(missing_ok=True)
+    env = {"MIXLANE_CONFIG": str(cfg_path), "MIXLANE_MODE": mode, "MIXLANE_COVERAGE_YAML": str(coverage_yaml), "MIXLANE_SEED": str(seed), "MIXLANE_VECTORS": str(vectors),
            "MIXLANE_SUMMARY": str(summary), **plugin_env()}
     results_xml.unlink(missing_ok=True)
     try:
@@ -173,8 +179,13 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
     tests = [json.loads(line) for line in summary.read_text().splitlines()] if summary.exists() else []
     expected = len(scenarios)
     passed = n_fail == 0 and n_tests == expected and len(tests) == expected
+    cov = summarize(merge_hits([t.pop("coverage") for t in tests if "coverage" in t]))
+    cov_file = out / f"coverage_{sim}.json"
+    cov_file.write_text(json.dumps({"config": cfg.to_dict(), "config_hash": cfg.content_hash, "seed": seed,
+                                    "vectors": vectors, "scenarios": scenarios, **cov}, indent=1) + "\n")
     return RegressionResult(sim=sim, passed=passed, tests=tests, failures=failures, results_xml=str(xml),
-                            log=str(log), build_seconds=t1 - t0, run_seconds=t2 - t1)
+                            log=str(log), build_seconds=t1 - t0, run_seconds=t2 - t1, coverage=cov,
+                            coverage_file=str(cov_file))
 
 
 def _bulk_verilator():

@@ -7,12 +7,14 @@ seed and vector count). Each test appends a JSON line to ``$MIXLANE_SUMMARY``.
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import cocotb
 import numpy as np
 
 from mixlane.sim_tb import stimulus
+from mixlane.sim_tb.coverage import Coverage, features
 from mixlane.sim_tb.testbench import BulkTB, DatapathTB, env_mode, env_settings
 
 
@@ -27,12 +29,17 @@ async def _scenario(dut, name: str) -> None:
     out = await tb.run(ops, rng, idle, ready)
     wall = time.perf_counter() - t0
     macs = stimulus.lane_macs(cfg, ops)
+    cov = Coverage(cfg)
+    cov.sample(features(cfg, ops, out["golden"], out["op_stats"]))
+    if os.environ.get("MIXLANE_COVERAGE_YAML"):
+        Coverage.export(os.environ["MIXLANE_COVERAGE_YAML"])
     if summary:
         with open(summary, "a") as fh:
             fh.write(json.dumps({"scenario": name, "mode": mode, "ops": len(ops), "results": out["results"],
                                  "expected": out["expected"], "lane_macs": macs, "cycles": out["cycles"],
                                  "busy_cycles": out["busy_cycles"], "cycle_mismatches": out["cycle_mismatches"],
                                  "seconds": wall, "mismatches": out["mismatches"], "digest": out["digest"],
+                                 "coverage": cov.hits(),
                                  "phases": out.get("phases", {})}) + "\n")
     assert out["mismatches"] == 0, (
         f"scenario {name}: configuration {cfg.content_hash} {json.dumps(cfg.to_dict(), sort_keys=True)}, "

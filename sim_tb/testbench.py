@@ -42,7 +42,9 @@ class OpDriver:
         self.idle = None if idle_pattern is None else np.asarray(idle_pattern).tolist()
         self.next = 0          # index of the operation on offer / to offer
         self.work = 0          # unstalled cycles the operation on offer has been offered so far
-        self.op_cycles: list[int] = []   # per accepted operation: unstalled cycles from offer to transfer
+        self.stall = 0         # ... and cycles it was held by the result stream
+        self.gap = 0           # idle cycles (valid low) before its offer
+        self.op_stats: list[tuple[int, int, int]] = []   # per accepted operation: (work, stall, gap)
         self.shown = -1        # index whose payload is on the ports
         self.valid = 0
         self._last: dict[str, int] = {}   # values on the ports, to skip rewriting them
@@ -58,7 +60,8 @@ class OpDriver:
         h = self._h
         idle = self.idle[self._cycle % len(self.idle)] if self.idle else False
         self._cycle += 1
-        if self.done or (idle and not self.valid):
+        # an idle cycle delays a new offer; an offer not yet transferred stays (valid may not drop)
+        if self.done or (idle and not (self.valid and self.shown == self.next)):
             if self.valid:
                 h["valid"].value = 0
                 self.valid = 0
@@ -87,14 +90,18 @@ class OpDriver:
         """In ReadOnly: the index of the operation transferred at the coming edge, if any. ``stalled``: the
         result stream holds the pipeline this cycle (such cycles do not count towards the operation's cycles)."""
         if not self.valid:
+            if not self.done:
+                self.gap += 1
             return None
         if not stalled:
             self.work += 1
+        else:
+            self.stall += 1
         if self._h["ready"].value:
             k = self.next
             self.next += 1
-            self.op_cycles.append(self.work)
-            self.work = 0
+            self.op_stats.append((self.work, self.stall, self.gap))
+            self.work = self.stall = self.gap = 0
             return k
         return None
 
@@ -274,7 +281,7 @@ class DatapathTB:
         res = mon.results
         got = (np.array([r[0] for r in res], np.int64), np.array([r[1] for r in res], np.int64),
                np.array([r[2] for r in res], dtype=object))
-        return outcome(board, got, drv.op_cycles, cycle)
+        return outcome(board, got, np.array(drv.op_stats, np.int64).reshape(-1, 3), cycle)
 
 
 class BulkTB:
@@ -304,8 +311,8 @@ class BulkTB:
         await RisingEdge(dut.done)
         dut.start.value = 0
         t3 = time.perf_counter()
-        cycle, sel, value, op_cycles, cycles = read_results(self.cfg, self.folder)
-        out = outcome(board, (cycle, sel, value), op_cycles, cycles)
+        cycle, sel, value, op_stats, cycles = read_results(self.cfg, self.folder)
+        out = outcome(board, (cycle, sel, value), op_stats, cycles)
         out["phases"] = {"golden": t1 - t0, "stimulus": t2 - t1, "simulation": t3 - t2,
                          "check": time.perf_counter() - t3}
         return out
@@ -328,9 +335,12 @@ def digest(got, op_cycles) -> str:
     return h.hexdigest()[:16]
 
 
-def outcome(board: Scoreboard, got, op_cycles, cycles: int) -> dict:
-    """Compare a run's results ``got = (cycle, sel, value)`` and per-operation cycles with the golden model:
-    ``{"results", "expected", "cycles", "busy_cycles", "mismatches", "cycle_mismatches", "report"}``."""
+def outcome(board: Scoreboard, got, op_stats: np.ndarray, cycles: int) -> dict:
+    """Compare a run's results ``got = (cycle, sel, value)`` and per-operation cycles (column 0 of ``op_stats``,
+    ``(accepted, 3)``: unstalled, stalled and idle-before cycles) with the golden model: ``{"results",
+    "expected", "cycles", "busy_cycles", "mismatches", "cycle_mismatches", "report", "digest", "op_stats",
+    "golden"}`` (``golden``: the golden model's :class:`Results`)."""
+    op_cycles = op_stats[:, 0]
     n_expected, n_ops, accepted = len(board.expected.value), len(board.ops), len(op_cycles)
     bad = board.check(*got)
     slow = board.check_cycles(op_cycles)
@@ -342,9 +352,10 @@ def outcome(board: Scoreboard, got, op_cycles, cycles: int) -> dict:
     if slow:
         report += (f"\n{len(slow)} operation(s) of {accepted} took the wrong number of cycles\n"
                    + "\n".join(board.explain_cycles(m) for m in slow[:3]))
-    return {"results": len(got[2]), "expected": n_expected, "cycles": int(cycles), "digest": digest(got, op_cycles),
+    return {"results": len(got[2]), "expected": n_expected, "cycles": int(cycles), "digest": digest(got, op_stats.ravel()),
             "busy_cycles": int(board.expected.cycles.sum()), "mismatches": len(bad) + len(slow),
-            "cycle_mismatches": len(slow), "report": report.strip()}
+            "cycle_mismatches": len(slow), "report": report.strip(), "op_stats": op_stats,
+            "golden": board.expected}
 
 
 def env_mode() -> str:
