@@ -12,7 +12,7 @@ from mixlane.config import Config
 from mixlane.golden import (OP_ACC, OP_LOAD, OP_READ, OP_READ_LOAD, Ops, decode, meta_field_bits, meta_fields,
                             meta_for_precision, pack)
 
-__all__ = ["SCENARIOS", "random_meta", "meta_for_precision", "random_ops", "dense_ops", "corner_ops", "overflow_ops",
+__all__ = ["SCENARIOS", "random_meta", "backpressure_ops", "meta_for_precision", "random_ops", "dense_ops", "corner_ops", "overflow_ops",
            "exhaustive_ops", "throughput_ops", "build", "lane_macs", "DEFAULT_SCENARIOS"]
 
 
@@ -120,6 +120,22 @@ def dense_ops(cfg: Config, rng: np.random.Generator, n: int) -> Ops:
     ops.a[rows] = rng.random((len(rows), cfg.width)) < density
     ops.w[rows] = rng.random((len(rows), cfg.width)) < density
     return ops
+
+
+def backpressure_ops(cfg: Config, rng: np.random.Generator, repeats: int = 8) -> Ops:
+    """Every operation kind right behind a READ (whose result may wait on a not-ready consumer), ``repeats``
+    times each: directed stimulus for the coverage bins "<op> held"."""
+    pairs = []
+    for op in (OP_ACC, OP_LOAD, OP_READ, OP_READ_LOAD):
+        for _ in range(repeats):
+            pairs += [OP_READ, op]
+    ops = _empty(cfg, len(pairs))
+    ops.op[:] = pairs
+    ops.sel[:] = rng.integers(0, cfg.outputs, len(pairs))
+    ops.meta[:] = random_meta(cfg, rng, len(pairs), reserved=0)
+    _fill_registers(cfg, rng, ops, np.nonzero(ops.op == OP_ACC)[0], "uniform")
+    ops.bias[:] = _bias(cfg, rng, len(pairs))
+    return Ops.concat([ops, read_all(cfg)])
 
 
 def read_all(cfg: Config) -> Ops:
@@ -359,7 +375,8 @@ def _tensor_ops(cfg: Config, rng: np.random.Generator, keep: float) -> Ops:
 #: name -> (builder(cfg, rng, vectors), idle probability, output-ready probability)
 SCENARIOS = {
     "random": (lambda cfg, rng, n: random_ops(cfg, rng, n), 0.0, 1.0),
-    "random_stalls": (lambda cfg, rng, n: random_ops(cfg, rng, max(64, n // 4)), 0.3, 0.5),
+    "random_stalls": (lambda cfg, rng, n: Ops.concat([random_ops(cfg, rng, max(64, n // 4)),
+                                                      backpressure_ops(cfg, rng)]), 0.3, 0.5),
     "corners": (lambda cfg, rng, n: corner_ops(cfg, rng), 0.1, 0.8),
     "overflow": (lambda cfg, rng, n: overflow_ops(cfg, rng), 0.0, 1.0),
     "exhaustive": (lambda cfg, rng, n: exhaustive_ops(cfg, rng), 0.0, 1.0),
