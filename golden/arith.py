@@ -108,6 +108,11 @@ def register_results(cfg: Config, a_bits: np.ndarray, w_bits: np.ndarray, meta: 
     return np.asarray(cfg.architecture.golden_function()(cfg, a_bits, w_bits, meta), dtype=np.int64)
 
 
+def result_count(ops: "Ops") -> int:
+    """Results a batch produces: one per READ and READ_LOAD (also of an accumulator index out of range)."""
+    return int(np.isin(ops.op, (OP_READ, OP_READ_LOAD)).sum())
+
+
 def op_cycles(cfg: Config, op: np.ndarray, meta: np.ndarray) -> np.ndarray:
     """Clock cycles each operation holds the input stream ``(B,)``: an ACC takes the architecture's cycles at
     its register's precision code (:meth:`mixlane.architectures.Architecture.code_cycles`), every other
