@@ -14,8 +14,8 @@ Files, in the simulator's working folder (all text):
 - ``bulk_idle.hex`` / ``bulk_ready.hex``: one bit per cycle, repeated cyclically (absent: never idle /
   always ready).
 - written by the harness: ``bulk_results.txt`` (``cycle sel data`` per transferred result, cycle decimal,
-  sel and data hex), ``bulk_cycles.txt`` (per accepted operation: unstalled cycles, cycles stalled by the result stream,
-  idle cycles before its offer; decimal) and
+  sel and data hex), ``bulk_cycles.hex`` (per accepted operation, one 48-bit hex word: idle cycles before its offer, cycles
+  held by the result stream, unstalled cycles; 16 bits each, saturating) and
   ``bulk_end.txt`` (cycles the run took, decimal).
 """
 
@@ -87,8 +87,11 @@ HARNESS_BODY = """\
   // phases: 0 wait for start, 1 reset (two rising edges), 2 run, 3 drain (four cycles), then done
   reg [1:0] phase = 2'd0;
   reg start_q = 1'b0;
-  integer n_ops, n_exp, limit, idle_len, ready_len, k, shown, nres, work, stall, gap, cycle, ip, rp, count, fres, fcyc, fend;
+  integer n_ops, n_exp, limit, idle_len, ready_len, k, shown, nres, work, stall, gap, cycle, ip, rp, count, fres, fend;
   initial done = 1'b0;
+  function [15:0] sat16(input integer v);
+    sat16 = v > 65535 ? 16'hffff : v[15:0];
+  endfunction
   // drive, at the falling edge
   always @(negedge clk) begin
     start_q <= start;
@@ -100,7 +103,6 @@ HARNESS_BODY = """\
         if (idle_len > 0) $readmemh("bulk_idle.hex", idle_bits, 0, idle_len - 1);
         if (ready_len > 0) $readmemh("bulk_ready.hex", ready_bits, 0, ready_len - 1);
         fres = $fopen("bulk_results.txt", "w");
-        fcyc = $fopen("bulk_cycles.txt", "w");
         done <= 1'b0; rst <= 1'b1; i_valid <= 1'b0; o_ready <= 1'b0;
         k = 0; shown = -1; nres = 0; work = 0; stall = 0; gap = 0; cycle = 0; ip = 0; rp = 0; count = 0;
         phase <= 2'd1;
@@ -121,7 +123,8 @@ HARNESS_BODY = """\
         rst <= 1'b0; phase <= 2'd2;   // the first cycle of the run is the one that releases reset
       end
       2'd3: if (count == 4) begin
-        $fclose(fres); $fclose(fcyc);
+        $fclose(fres);
+        if (k > 0) $writememh("bulk_cycles.hex", stats, 0, k - 1);
         fend = $fopen("bulk_end.txt", "w"); $fwrite(fend, "%0d\\n", cycle); $fclose(fend);
         done <= 1'b1; phase <= 2'd0;
       end
@@ -134,7 +137,10 @@ HARNESS_BODY = """\
       if (phase == 2'd2 && i_valid) begin
         if (!(o_valid && !o_ready)) work = work + 1;
         else stall = stall + 1;
-        if (i_ready) begin $fwrite(fcyc, "%0d %0d %0d\\n", work, stall, gap); k = k + 1; work = 0; stall = 0; gap = 0; end
+        if (i_ready) begin
+          stats[k] = {sat16(gap), sat16(stall), sat16(work)};
+          k = k + 1; work = 0; stall = 0; gap = 0;
+        end
       end else if (phase == 2'd2 && k < n_ops) gap = gap + 1;
       if (o_ready && o_valid) begin $fwrite(fres, "%0d %h %h\\n", cycle, @SEL@, o_data); nres = nres + 1; end
       cycle = cycle + 1;
@@ -175,6 +181,7 @@ def harness_verilog(cfg: Config, *, depth: int, top: str) -> str:
         f"  reg idle_bits [0:{4 * depth + 15}];",
         f"  reg ready_bits [0:{READY_PERIOD - 1}];",
         "  reg [63:0] hdr [0:4];",
+        f"  reg [47:0] stats [0:{depth - 1}];   // per operation: idle cycles before, held cycles, unstalled cycles",
         body])
 
 
@@ -228,7 +235,7 @@ def write_stimulus(cfg: Config, folder: str | Path, ops: Ops, idle_pat, ready_pa
     hdr = [n, n_expected, limit, 0 if idle_pat is None else len(idle_pat),
            0 if ready_pat is None else len(ready_pat)]
     (folder / "bulk_hdr.hex").write_text("".join(f"{v:x}\n" for v in hdr))
-    for name in ("bulk_results.txt", "bulk_cycles.txt", "bulk_end.txt"):
+    for name in ("bulk_results.txt", "bulk_cycles.hex", "bulk_end.txt"):
         (folder / name).unlink(missing_ok=True)
 
 
@@ -253,7 +260,10 @@ def read_results(cfg: Config, folder: str | Path):
     raw = [_hex_value(d, width, signed) for d in rows[2::3]]
     unknown = [k for k, v in enumerate(raw) if v is None]
     value = np.array(raw, dtype=np.int64 if width <= 63 and not unknown else object)
-    text = (folder / "bulk_cycles.txt").read_text()
-    op_stats = np.array(text.split(), dtype=np.int64).reshape(-1, 3)
+    path = folder / "bulk_cycles.hex"
+    lines = path.read_text().splitlines() if path.exists() else []
+    words = [int(x, 16) for x in lines if x.strip() and not x.lstrip().startswith("//")]   # // address comments
+    w = np.array(words, dtype=np.int64)
+    op_stats = np.stack([w & 0xFFFF, (w >> 16) & 0xFFFF, (w >> 32) & 0xFFFF], axis=1)
     cycles = int((folder / "bulk_end.txt").read_text())
     return cycle, sel, value, op_stats, cycles

@@ -71,10 +71,10 @@ def test_bulk_reports_unknown_results_as_mismatch(tmp_path):
     """A result with x bits is not silently parsed: it becomes ``None`` and mismatches."""
     cfg = preset("default")
     (tmp_path / "bulk_results.txt").write_text("3 0 0000001x\n")
-    (tmp_path / "bulk_cycles.txt").write_text("1 0 0\n")
+    (tmp_path / "bulk_cycles.hex").write_text("000300020001\n")
     (tmp_path / "bulk_end.txt").write_text("9\n")
     cycle, sel, value, stats, cycles = bulk.read_results(cfg, tmp_path)
-    assert value.tolist() == [None] and stats.tolist() == [[1, 0, 0]] and cycles == 9
+    assert value.tolist() == [None] and stats.tolist() == [[1, 2, 3]] and cycles == 9
 
 
 # ---------------------------------------------------------------------------------------------- coverage
