@@ -278,8 +278,8 @@ def _mutate_parser(sub) -> None:
     p = sub.add_parser("mutate", help="mutation score: how many one-change mutants of the Verilog verify kills",
                        description="Apply operator, constant, mux and $signed mutations (plus those of the "
                                    "configuration's architecture) to the generated Verilog, one per mutant, run "
-                                   "the regression on each, prove survivors equivalent with Yosys where possible (those are "
-                                   "replaced, not counted) and report the rest; last line: killed K/N.")
+                                   "the regression on each, prove survivors equivalent with Yosys where possible "
+                                   "(those are replaced, not counted) and report the rest; last line: killed K/N.")
     _config_args(p)
     p.add_argument("--count", type=int, default=50, help="mutants verified (default: %(default)s)")
     p.add_argument("--seed", type=int, default=1,
