@@ -238,6 +238,8 @@ def cmd_mutate(args) -> int:
     for name, value, ok, allowed in (("--count", args.count, args.count >= 1, "use a positive count"),
                                      ("--vectors", args.vectors, args.vectors >= 1, "use a positive count"),
                                      ("--jobs", args.jobs, args.jobs >= 1, "use a positive count"),
+                                     ("--equiv-timeout", args.equiv_timeout, args.equiv_timeout > 0,
+                                      "use a positive number of seconds"),
                                      ("--min-score", args.min_score,
                                       args.min_score is None or 0 <= args.min_score <= 100, "use 0 to 100")):
         if not ok:
@@ -247,22 +249,23 @@ def cmd_mutate(args) -> int:
         raise CliError(f"-o: {str(out)!r} exists and is not a folder")
     print(f"mutating {cfg.name} [{cfg.content_hash}]: {args.count} mutants, seed {args.seed}, {args.sim}, "
           f"{args.jobs} at a time ...", flush=True)
-    row = "{:>4}  {:<9} {:>7}  {:<24} {}"
-    print(row.format("#", "verdict", "seconds", "failing scenarios", "site"), flush=True)
+    print(_MUTANT_ROW.format("#", "verdict", "seconds", "failing scenarios", "site"), flush=True)
     try:
         rep = run_mutants(cfg, out_dir=out, count=args.count, seed=args.seed, sim=args.sim, vectors=args.vectors,
-                          scenarios=args.scenario, jobs=args.jobs,
-                          progress=lambda r: print(row.format(r.index, r.verdict, f"{r.seconds:.1f}", r.scenario,
-                                                              r.site.describe()), flush=True))
+                          scenarios=args.scenario, jobs=args.jobs, equivalence=not args.no_equiv_check,
+                          equiv_timeout=args.equiv_timeout, progress=_print_mutant)
     except MutationError as exc:
         raise CliError(str(exc)) from None
     if args.json:
         Path(args.json).write_text(json.dumps(rep.to_dict(), indent=2) + "\n")
-    invalid = len(rep.results) - len(rep.valid)
-    print(f"{rep.sites} sites; {len(rep.valid)} mutants verified, {invalid} invalid (did not compile) replaced; "
-          f"unmutated run {rep.baseline_seconds:.1f} s, total {rep.seconds:.0f} s; work folder {out}")
+    invalid = len(rep.results) - len(rep.valid) - len(rep.equivalent)
+    check = f"{len(rep.equivalent)} proven equivalent" if rep.equivalence_check else "equivalence not checked"
+    print(f"{rep.sites} sites; {len(rep.valid)} mutants verified, {invalid} invalid (did not compile) and {check} "
+          f"replaced; unmutated run {rep.baseline_seconds:.1f} s, total {rep.seconds:.0f} s; work folder {out}")
+    for r in rep.equivalent:
+        print(f"equivalent #{r.index}: {r.site.describe()}: {r.detail}")
     for r in rep.survivors:
-        print(f"survived #{r.index}: {r.site.describe()}")
+        print(f"survived #{r.index}: {r.site.describe()}" + (f" ({r.detail})" if r.detail else ""))
     if len(rep.valid) < args.count:
         print(f"only {len(rep.valid)} valid mutants exist at seed {args.seed}", file=sys.stderr)
     low = args.min_score is not None and rep.score < args.min_score
@@ -272,13 +275,24 @@ def cmd_mutate(args) -> int:
     return 1 if low else 0
 
 
+_MUTANT_ROW = "{:>4}  {:<10} {:>7}  {:<24} {}"
+
+
+def _print_mutant(r) -> None:
+    """One row of the mutant table; an equivalent or surviving mutant adds the outcome of its check."""
+    seconds = r.seconds + r.equiv_seconds
+    note = f"  [{r.detail}]" if r.verdict in ("equivalent", "survived") and r.detail else ""
+    print(_MUTANT_ROW.format(r.index, r.verdict, f"{seconds:.1f}", r.scenario, r.site.describe() + note), flush=True)
+
+
 def _mutate_parser(sub) -> None:
     from mixlane.sim_tb.mutate import SCENARIOS, VECTORS
 
     p = sub.add_parser("mutate", help="mutation score: how many one-change mutants of the Verilog verify kills",
                        description="Apply operator, constant, mux and $signed mutations (plus those of the "
                                    "configuration's architecture) to the generated Verilog, one per mutant, run "
-                                   "the regression on each and report the survivors; last line: killed K/N.")
+                                   "the regression on each, prove survivors equivalent with Yosys where possible "
+                                   "(those are replaced, not counted) and report the rest; last line: killed K/N.")
     _config_args(p)
     p.add_argument("--count", type=int, default=50, help="mutants verified (default: %(default)s)")
     p.add_argument("--seed", type=int, default=1,
@@ -289,6 +303,11 @@ def _mutate_parser(sub) -> None:
                    help=f"scenario run on each mutant (repeatable; default: {', '.join(SCENARIOS)})")
     p.add_argument("--jobs", type=int, default=1, help="mutants verified at once (default: %(default)s)")
     p.add_argument("--min-score", type=float, metavar="PCT", help="exit 1 when fewer than PCT%% are killed")
+    p.add_argument("--no-equiv-check", action="store_true",
+                   help="count every survivor; by default a survivor that Yosys proves equivalent to the original "
+                        "is shown as 'equivalent', not counted, and replaced by the next site")
+    p.add_argument("--equiv-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="time limit of each Yosys step of the equivalence check (default: %(default)s)")
     p.add_argument("--json", metavar="FILE", help="write every mutant (site, verdict, scenarios, seconds) as JSON")
     p.add_argument("-o", "--output", metavar="DIR", help="work folder (default: out/mutate/<config name>)")
     p.set_defaults(func=cmd_mutate)

@@ -10,6 +10,9 @@ and drawn in a seeded random order, so a mutant is reproducible from (configurat
 Each mutant runs the regression (:func:`mixlane.sim_tb.runner.run_regression`) in its own process, with a
 wall-clock limit: *killed* when a scenario fails (or the simulation crashes or hangs), *survived* when every
 scenario passes, *invalid* when the simulator cannot compile it (then the next site of the draw replaces it).
+A survivor is then checked for equivalence (:mod:`mixlane.sim_tb.equivalence`, a Yosys proof): *equivalent*
+when the mutant provably computes the same function (it does not count, and the next site replaces it, as for
+an invalid one), else it stays *survived*.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from typing import Callable, Iterable
 from mixlane import architectures
 from mixlane.config import Config
 
-__all__ = ["Site", "MutantResult", "MutationReport", "MutationError", "SCENARIOS", "VECTORS", "find_modules",
+__all__ = ["Site", "MutantResult", "MutationReport", "MutationError", "SCENARIOS", "VECTORS", "REPLACED",
+           "find_modules",
            "enumerate_sites", "apply_site", "draw_order", "run_mutants"]
 
 #: Scenarios run on every mutant unless told otherwise: short, and together they kill most mutants.
@@ -227,7 +231,8 @@ def draw_order(n_sites: int, seed: int) -> list[int]:
 # ------------------------------------------------------------------------------------------ running
 @dataclass
 class MutantResult:
-    """The verdict on one mutant: ``killed``, ``survived`` or ``invalid`` (did not compile)."""
+    """The verdict on one mutant: ``killed``, ``survived``, ``equivalent`` (survived, proven equivalent) or
+    ``invalid`` (did not compile). ``detail`` of a survivor or an equivalent mutant is the check's outcome."""
 
     index: int                 # position in the draw order (0-based)
     site: Site
@@ -236,6 +241,11 @@ class MutantResult:
     detail: str = ""
     seconds: float = 0.0
     folder: str = ""
+    equiv_seconds: float = 0.0  # the equivalence check of a survivor
+
+
+#: Verdicts that do not count: the next site of the draw replaces the mutant.
+REPLACED = ("invalid", "equivalent")
 
 
 @dataclass
@@ -249,10 +259,16 @@ class MutationReport:
     results: list[MutantResult] = field(default_factory=list)
     baseline_seconds: float = 0.0
     seconds: float = 0.0
+    equivalence_check: bool = True
 
     @property
     def valid(self) -> list[MutantResult]:
-        return [r for r in self.results if r.verdict != "invalid"]
+        """The mutants that count: neither invalid nor proven equivalent."""
+        return [r for r in self.results if r.verdict not in REPLACED]
+
+    @property
+    def equivalent(self) -> list[MutantResult]:
+        return [r for r in self.results if r.verdict == "equivalent"]
 
     @property
     def killed(self) -> int:
@@ -268,7 +284,8 @@ class MutationReport:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d.update(killed=self.killed, valid=len(self.valid), score=round(self.score, 2))
+        d.update(killed=self.killed, valid=len(self.valid), equivalent=len(self.equivalent),
+                 score=round(self.score, 2))
         return d
 
 
@@ -277,14 +294,22 @@ def _job(cfg: Config, rtl: Path, sim: str, vectors: int, seed: int, scenarios: l
             "scenarios": scenarios}
 
 
-def _prepare(cfg: Config, sim: str, scenarios: list[str] | None) -> tuple[str, list[Site], list[str]]:
-    """Check the simulator and scenarios; the design's Verilog, its sites and the scenario list."""
+def _prepare(cfg: Config, sim: str, scenarios: list[str] | None,
+             equivalence: bool) -> tuple[str, list[Site], list[str]]:
+    """Check the simulator, the prover and the scenarios; the design's Verilog, its sites and the scenarios."""
     from mixlane.rtl.generate import to_verilog
+    from mixlane.synth.tools import SynthError
 
     from . import stimulus
+    from .equivalence import check_prover
     from .runner import check_simulator
 
     check_simulator(sim)
+    if equivalence:
+        try:
+            check_prover()
+        except SynthError as exc:
+            raise MutationError(f"equivalence check: {exc} (or pass --no-equiv-check)") from None
     scenarios = list(scenarios or SCENARIOS)
     unknown = [s for s in scenarios if s not in stimulus.SCENARIOS]
     if unknown:
@@ -296,18 +321,24 @@ def _prepare(cfg: Config, sim: str, scenarios: list[str] | None) -> tuple[str, l
 
 def run_mutants(cfg: Config, *, out_dir: str | Path, count: int = 50, seed: int = 1, sim: str = "icarus",
                 vectors: int = VECTORS, scenarios: list[str] | None = None, jobs: int = 1,
-                timeout: float | None = None,
+                timeout: float | None = None, equivalence: bool = True, equiv_timeout: float | None = None,
                 progress: Callable[[MutantResult], None] | None = None) -> MutationReport:
     """Verify ``count`` mutants of ``cfg``'s Verilog (sites drawn with ``seed``; the stimulus uses ``seed`` too),
     ``jobs`` at a time. The unmutated design runs first and must pass; its time sets the per-mutant limit
-    (``timeout``, default 10x and at least 120 s). ``progress`` sees each verdict as it arrives."""
+    (``timeout``, default 10x and at least 120 s). With ``equivalence`` each survivor is checked (each Yosys
+    step limited to ``equiv_timeout``, default 60 s); a proven one is replaced by the next site. ``progress``
+    sees each verdict as it arrives."""
+    from .equivalence import DEFAULT_TIMEOUT, EquivalenceChecker
+
     t_start = time.perf_counter()
-    text, sites, scenarios = _prepare(cfg, sim, scenarios)
+    text, sites, scenarios = _prepare(cfg, sim, scenarios, equivalence)
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     (out / "original.v").write_text(text)
     report = MutationReport(config=cfg.to_dict(), sim=sim, seed=seed, vectors=vectors, scenarios=scenarios,
-                            sites=len(sites))
+                            sites=len(sites), equivalence_check=equivalence)
+    checker = EquivalenceChecker(text, out / "equiv", timeout=equiv_timeout or DEFAULT_TIMEOUT) \
+        if equivalence else None
     base = _run_job(_job(cfg, out / "original.v", sim, vectors, seed, scenarios), out / "original", 3600)
     if base["verdict"] != "survived":
         raise MutationError(f"the unmutated design does not pass verify ({base['verdict']}: "
@@ -319,11 +350,17 @@ def run_mutants(cfg: Config, *, out_dir: str | Path, count: int = 50, seed: int 
     def one(k: int) -> MutantResult:
         site, folder = sites[order[k]], out / "mutants" / f"{k:03d}"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "mutant.v").write_text(apply_site(text, site))
+        mutant = apply_site(text, site)
+        (folder / "mutant.v").write_text(mutant)
         (folder / "site.txt").write_text(site.describe() + "\n")
         v = _run_job(_job(cfg, folder / "mutant.v", sim, vectors, seed, scenarios), folder, limit)
-        return MutantResult(k, site, v["verdict"], v.get("scenario", ""), v.get("detail", ""),
-                            round(v["seconds"], 2), str(folder))
+        res = MutantResult(k, site, v["verdict"], v.get("scenario", ""), v.get("detail", ""),
+                           round(v["seconds"], 2), str(folder))
+        if res.verdict == "survived" and checker:
+            eq = checker.check(mutant, folder / "equiv")
+            res.verdict = "equivalent" if eq.proven else "survived"
+            res.detail, res.equiv_seconds = eq.reason, eq.seconds
+        return res
 
     report.results = _drain(one, count, len(order), jobs, progress)
     report.seconds = time.perf_counter() - t_start
@@ -332,7 +369,8 @@ def run_mutants(cfg: Config, *, out_dir: str | Path, count: int = 50, seed: int 
 
 def _drain(one: Callable[[int], MutantResult], count: int, available: int, jobs: int,
            progress: Callable[[MutantResult], None] | None) -> list[MutantResult]:
-    """Run ``one(0)``, ``one(1)``, ... until ``count`` verdicts are not ``invalid`` (or the draw runs out)."""
+    """Run ``one(0)``, ``one(1)``, ... until ``count`` verdicts are not in :data:`REPLACED` (or the draw runs
+    out)."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
     results: list[MutantResult] = []
@@ -349,7 +387,7 @@ def _drain(one: Callable[[int], MutantResult], count: int, available: int, jobs:
                 results.append(r)
                 if progress:
                     progress(r)
-                if r.verdict == "invalid" and nxt < available:
+                if r.verdict in REPLACED and nxt < available:
                     pending.add(pool.submit(one, nxt))
                     nxt += 1
     return sorted(results, key=lambda r: r.index)
