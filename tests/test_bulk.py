@@ -17,7 +17,7 @@ from mixlane.sim_tb import bulk, stimulus
 from mixlane.sim_tb.coverage import Coverage, coverage_model, features, merge_hits, summarize
 from mixlane.sim_tb.runner import run_regression
 
-AGREE_SCENARIOS = ["random_stalls", "corners", "tensor"]
+AGREE_SCENARIOS = ["random_stalls", "corners"]
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.slow] if n == "bit-serial" else [])
