@@ -10,8 +10,9 @@ until the transfer, only the fields an operation uses rewritten), so both modes 
 Files, in the simulator's working folder (all text):
 
 - ``bulk_hdr.hex``: operations, expected results, cycle limit, idle-pattern length, ready-pattern length.
-- ``bulk_ops.hex``: one payload word per operation, fields of :func:`payload_fields` from bit 0 up.
-- ``bulk_idle.hex`` / ``bulk_ready.hex``: one bit per cycle, repeated cyclically (absent: never idle /
+- ``bulk_ops.bin``: one payload word per operation, fields of :func:`payload_fields` from bit 0 up, stored
+  big-endian in ``ceil(width / 8)`` bytes (the layout ``$fread`` reads into a memory).
+- ``bulk_idle.bin`` / ``bulk_ready.bin``: one byte (0 or 1) per cycle, repeated cyclically (absent: never idle /
   always ready).
 - written by the harness: ``bulk_results.txt`` (``cycle sel data`` per transferred result, cycle decimal,
   sel and data hex), ``bulk_cycles.hex`` (per accepted operation, one 48-bit hex word: idle cycles before its offer, cycles
@@ -50,7 +51,7 @@ def _ports(cfg: Config) -> tuple[dict[str, int], dict[str, int]]:
 
 
 def payload_fields(cfg: Config) -> list[tuple[str, int, int]]:
-    """``(name, offset, width)`` of each operation field in a ``bulk_ops.hex`` word, from bit 0."""
+    """``(name, offset, width)`` of each operation field in a ``bulk_ops.bin`` word, from bit 0."""
     out, at = [], 0
     for name, width in _ports(cfg)[0].items():
         out.append((name, at, width))
@@ -87,7 +88,7 @@ HARNESS_BODY = """\
   // phases: 0 wait for start, 1 reset (two rising edges), 2 run, 3 drain (four cycles), then done
   reg [1:0] phase = 2'd0;
   reg start_q = 1'b0;
-  integer n_ops, n_exp, limit, idle_len, ready_len, k, shown, nres, work, stall, gap, cycle, ip, rp, count, fres, fend;
+  integer n_ops, n_exp, limit, idle_len, ready_len, k, shown, nres, work, stall, gap, cycle, ip, rp, count, fres, fend, rc;
   initial done = 1'b0;
   function [15:0] sat16(input integer v);
     sat16 = v > 65535 ? 16'hffff : v[15:0];
@@ -99,9 +100,14 @@ HARNESS_BODY = """\
       2'd0: if (start && !start_q) begin
         $readmemh("bulk_hdr.hex", hdr);
         n_ops = hdr[0]; n_exp = hdr[1]; limit = hdr[2]; idle_len = hdr[3]; ready_len = hdr[4];
-        if (n_ops > 0) $readmemh("bulk_ops.hex", ops, 0, n_ops - 1);
-        if (idle_len > 0) $readmemh("bulk_idle.hex", idle_bits, 0, idle_len - 1);
-        if (ready_len > 0) $readmemh("bulk_ready.hex", ready_bits, 0, ready_len - 1);
+        // binary files ($fread: one big-endian word of whole bytes per element; ~5x faster than $readmemh)
+        fend = $fopen("bulk_ops.bin", "rb"); if (n_ops > 0) rc = $fread(ops, fend, 0, n_ops); $fclose(fend);
+        if (idle_len > 0) begin
+          fend = $fopen("bulk_idle.bin", "rb"); rc = $fread(idle_bits, fend, 0, idle_len); $fclose(fend);
+        end
+        if (ready_len > 0) begin
+          fend = $fopen("bulk_ready.bin", "rb"); rc = $fread(ready_bits, fend, 0, ready_len); $fclose(fend);
+        end
         fres = $fopen("bulk_results.txt", "w");
         done <= 1'b0; rst <= 1'b1; i_valid <= 1'b0; o_ready <= 1'b0;
         k = 0; shown = -1; nres = 0; work = 0; stall = 0; gap = 0; cycle = 0; ip = 0; rp = 0; count = 0;
@@ -191,17 +197,12 @@ def write_harness(cfg: Config, folder: str | Path, *, depth: int, top: str) -> P
     return path
 
 
-def _hex_lines(bits: np.ndarray) -> bytes:
-    """Bit rows ``(B, W)`` (bit 0 first) -> one hex word per line, most significant digit first."""
+def _be_words(bits: np.ndarray) -> bytes:
+    """Bit rows ``(B, W)`` (bit 0 first) -> ``B`` big-endian words of ``ceil(W / 8)`` bytes ($fread's format)."""
     n, width = bits.shape
-    digits = -(-width // 4)
-    padded = np.zeros((n, digits * 4), np.uint8)
+    padded = np.zeros((n, -(-width // 8) * 8), np.uint8)
     padded[:, :width] = bits
-    nib = padded.reshape(n, digits, 4) @ np.array([1, 2, 4, 8], np.uint8)
-    chars = np.empty((n, digits + 1), np.uint8)
-    chars[:, :digits] = HEX[nib[:, ::-1]]
-    chars[:, digits] = ord("\n")
-    return chars.tobytes()
+    return np.packbits(padded[:, ::-1], axis=1, bitorder="big").tobytes()
 
 
 def _int_bits(values: np.ndarray, width: int) -> np.ndarray:
@@ -225,11 +226,11 @@ def write_stimulus(cfg: Config, folder: str | Path, ops: Ops, idle_pat, ready_pa
     word = np.zeros((n, sum(w for _, _, w in fields)), np.uint8)
     for name, at, width in fields:
         word[:, at:at + width] = source[name][:, :width]
-    (folder / "bulk_ops.hex").write_bytes(_hex_lines(word))
+    (folder / "bulk_ops.bin").write_bytes(_be_words(word))
     for name, pat in (("idle", idle_pat), ("ready", ready_pat)):
-        path = folder / f"bulk_{name}.hex"
+        path = folder / f"bulk_{name}.bin"
         if pat is not None:
-            path.write_bytes(_hex_lines(np.asarray(pat, np.uint8)[:, None]))
+            path.write_bytes(np.asarray(pat, np.uint8).tobytes())
         else:
             path.unlink(missing_ok=True)
     hdr = [n, n_expected, limit, 0 if idle_pat is None else len(idle_pat),

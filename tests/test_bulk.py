@@ -34,8 +34,9 @@ def test_modes_agree_on_preset(name, tmp_path):
     assert seen["bulk"] == seen["cycle"]
 
 
-def _decode_words(cfg: Config, text: str) -> dict[str, list[int]]:
-    words = [int(line, 16) for line in text.split()]
+def _decode_words(cfg: Config, data: bytes) -> dict[str, list[int]]:
+    size = -(-sum(w for _, _, w in bulk.payload_fields(cfg)) // 8)
+    words = [int.from_bytes(data[k:k + size], "big") for k in range(0, len(data), size)]
     return {name: [(w >> at) & ((1 << width) - 1) for w in words] for name, at, width in bulk.payload_fields(cfg)}
 
 
@@ -45,7 +46,7 @@ def test_stimulus_words_encode_the_batch(name, tmp_path):
     ops = stimulus.build(cfg, "random", 3, 200)
     idle, ready = bulk.stall_patterns(ops, np.random.default_rng(1), 0.3, 0.5)
     bulk.write_stimulus(cfg, tmp_path, ops, idle, ready, n_expected=5, limit=99)
-    fields = _decode_words(cfg, (tmp_path / "bulk_ops.hex").read_text())
+    fields = _decode_words(cfg, (tmp_path / "bulk_ops.bin").read_bytes())
     assert fields["op"] == ops.op.tolist()
     assert fields["a"] == bits_to_ints(ops.a) and fields["w"] == bits_to_ints(ops.w)
     assert fields["meta"] == encode_meta_ints(cfg, ops.meta)
@@ -55,7 +56,7 @@ def test_stimulus_words_encode_the_batch(name, tmp_path):
         assert fields["sel"] == ops.sel.tolist()
     hdr = [int(x, 16) for x in (tmp_path / "bulk_hdr.hex").read_text().split()]
     assert hdr == [len(ops), 5, 99, len(idle), len(ready)]
-    assert [int(x, 16) for x in (tmp_path / "bulk_idle.hex").read_text().split()] == idle.astype(int).tolist()
+    assert list((tmp_path / "bulk_idle.bin").read_bytes()) == idle.astype(int).tolist()
 
 
 def test_harness_is_deterministic_and_complete():
@@ -64,7 +65,7 @@ def test_harness_is_deterministic_and_complete():
     assert text == bulk.harness_verilog(Config.from_dict(cfg.to_dict()), depth=64, top="mixlane_datapath")
     for name, _, _ in bulk.payload_fields(cfg):
         assert f".i__{name}(i_{name})" in text
-    assert "module mixlane_bulk(" in text and "$readmemh(\"bulk_ops.hex\"" in text
+    assert "module mixlane_bulk(" in text and '$fopen("bulk_ops.bin", "rb")' in text
 
 
 def test_bulk_reports_unknown_results_as_mismatch(tmp_path):
