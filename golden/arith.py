@@ -258,16 +258,59 @@ class ScalarAccumulator:
     def read(self, state: int) -> int:
         return state
 
+    def sequence(self, ops: Ops, acc: list) -> tuple | None:
+        """The whole batch at once for the ``wrap`` policy (same results as :meth:`acc`/:meth:`load`/:meth:`read`
+        step by step; ``None`` for ``saturate``, which is sequential): ``(read index, read sel, read values,
+        final state)``. Per accumulator, the value before operation ``j`` is the last LOAD's bias plus the ACC
+        sums since, wrapped."""
+        W = self.cfg.acc_width
+        if self.cfg.overflow != "wrap" or W > 60:
+            return None
+        half = 1 << (W - 1)
 
-def run(cfg: Config, ops: Ops, acc: list | None = None) -> Results:
+        def wrapv(v):
+            return ((v + half) & ((1 << W) - 1)) - half
+        op, sel, bias = (np.asarray(x, dtype=np.int64) for x in (ops.op, ops.sel, ops.bias))
+        x_all = np.where(op == OP_ACC, np.asarray(self.sums, dtype=np.int64), 0)
+        values, final = np.zeros(len(op), dtype=np.int64), list(acc)
+        for s in range(self.cfg.outputs):
+            k = np.flatnonzero(sel == s)
+            if not len(k):
+                continue
+            o, x = op[k], x_all[k]
+            is_set = (o == OP_LOAD) | (o == OP_READ_LOAD)
+            c_prev = np.cumsum(x) - x                                # ACC sums before j
+            last = np.maximum.accumulate(np.where(is_set, np.arange(len(k)), -1))
+            last = np.concatenate([[-1], last[:-1]])                 # last LOAD strictly before j
+            safe = np.maximum(last, 0)
+            base = np.where(last >= 0, wrapv(bias[k][safe]) - c_prev[safe], int(acc[s]))
+            before = wrapv(base + c_prev)
+            values[k] = before
+            exact = before + x
+            acc_op = o == OP_ACC
+            self.overflow[k[acc_op & (exact >= half)]] = 1
+            self.overflow[k[acc_op & (exact < -half)]] = -1
+            final[s] = int(wrapv(bias[k[-1]]) if is_set[-1] else wrapv(exact[-1]))
+        idx = np.flatnonzero((op == OP_READ) | (op == OP_READ_LOAD))
+        return idx, sel[idx], values[idx], final
+
+
+def run(cfg: Config, ops: Ops, acc: list | None = None, *, vectorised: bool = True) -> Results:
     """Execute ``ops`` from accumulator state ``acc`` (zeros after reset): the expected results. The
     accumulator semantics are the architecture's (``cfg.architecture.golden_accumulator``); a model that already
-    computed the register sums exposes them as ``sums``."""
+    computed the register sums exposes them as ``sums``, one that can run a whole batch at once has
+    ``sequence(ops, acc)`` (used unless ``vectorised`` is false; the step-by-step methods are the reference)."""
     model = cfg.architecture.accumulator_model()(cfg, ops)
     sums = getattr(model, "sums", None)
     if sums is None:
         sums = register_results(cfg, ops.a, ops.w, ops.meta)
     acc = list(acc) if acc is not None else [model.zero() for _ in range(cfg.outputs)]
+    whole = getattr(model, "sequence", None) if vectorised else None
+    done = whole(ops, acc) if whole else None
+    if done is not None:
+        idx, sel_out, values, acc = done
+        return Results(idx, sel_out, values, sums, acc, op_cycles(cfg, ops.op, ops.meta),
+                       getattr(model, "overflow", None))
     n_out = cfg.outputs
     idx, sel_out, val = [], [], []
     for i, (op, s, bias) in enumerate(zip(ops.op.tolist(), ops.sel.tolist(), ops.bias.tolist())):

@@ -115,7 +115,8 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
     t1 = time.perf_counter()
     env = {"MIXLANE_CONFIG": str(out / "rtl" / "config.json"), "MIXLANE_MODE": mode, "MIXLANE_SEED": str(seed),
            "MIXLANE_VECTORS": str(vectors), "MIXLANE_SUMMARY": str(out / f"summary_{sim}.jsonl"),
-           "MIXLANE_COVERAGE_YAML": str(out / f"coverage_{sim}.yml"), **plugin_env()}
+           "MIXLANE_COVERAGE_YAML": str(out / f"coverage_{sim}.yml"),
+           "MIXLANE_BULK_LAYOUT": str(out / "rtl" / "mixlane_bulk.json"), **plugin_env()}
     xml = _simulate(runner, sim, toplevel, out, env, seed, waves, scenarios, log, quiet)
     t2 = time.perf_counter()
     res = _collect(cfg, sim, out, xml, scenarios, seed, vectors)

@@ -290,8 +290,16 @@ class BulkTB:
     it wrote; no Python runs per clock cycle. The DUT handle is the harness (``start`` in, ``done`` out)."""
 
     def __init__(self, dut, cfg: Config, folder: str | None = None):
+        from .bulk import layout
+
         self.dut, self.cfg = dut, cfg
         self.folder = folder or os.getcwd()
+        path = os.environ.get("MIXLANE_BULK_LAYOUT")
+        if path:
+            with open(path) as fh:
+                self.layout = json.load(fh)
+        else:
+            self.layout = layout(cfg)
 
     async def run(self, ops: Ops, rng: np.random.Generator, idle: float, ready: float) -> dict:
         """Write the stimulus, run the harness, compute the golden model and compare."""
@@ -302,8 +310,8 @@ class BulkTB:
         t0 = time.perf_counter()
         idle_pat, ready_pat = stall_patterns(ops, rng, idle, ready)
         busy = int(op_cycles(self.cfg, ops.op, ops.meta).sum())
-        write_stimulus(self.cfg, self.folder, ops, idle_pat, ready_pat, n_expected=result_count(ops),
-                       limit=cycle_limit(busy, idle, ready))
+        write_stimulus(self.cfg, self.layout, self.folder, ops, idle_pat, ready_pat,
+                       n_expected=result_count(ops), limit=cycle_limit(busy, idle, ready))
         t1 = time.perf_counter()
         dut = self.dut
         dut.start.value = 0
@@ -314,7 +322,7 @@ class BulkTB:
         t2 = time.perf_counter()
         board = Scoreboard(self.cfg, ops)
         t3 = time.perf_counter()
-        cycle, sel, value, op_stats, cycles = read_results(self.cfg, self.folder)
+        cycle, sel, value, op_stats, cycles = read_results(self.layout, self.folder)
         out = outcome(board, (cycle, sel, value), op_stats, cycles)
         out["phases"] = {"stimulus": t1 - t0, "simulation": t2 - t1, "golden": t3 - t2,
                          "check": time.perf_counter() - t3}
@@ -354,7 +362,8 @@ def outcome(board: Scoreboard, got, op_stats: np.ndarray, cycles: int) -> dict:
     if slow:
         report += (f"\n{len(slow)} operation(s) of {accepted} took the wrong number of cycles\n"
                    + "\n".join(board.explain_cycles(m) for m in slow[:3]))
-    return {"results": len(got[2]), "expected": n_expected, "cycles": int(cycles), "digest": digest(got, op_stats.ravel()),
+    return {"results": len(got[2]), "expected": n_expected, "cycles": int(cycles),
+            "digest": digest(got, op_stats.ravel()),
             "busy_cycles": int(board.expected.cycles.sum()), "mismatches": len(bad) + len(slow),
             "cycle_mismatches": len(slow), "report": report.strip(), "op_stats": op_stats,
             "golden": board.expected}

@@ -35,7 +35,7 @@ def test_modes_agree_on_preset(name, tmp_path):
 
 
 def _decode_words(cfg: Config, data: bytes) -> dict[str, list[int]]:
-    size = -(-sum(w for _, _, w in bulk.payload_fields(cfg)) // 8)
+    size = bulk.payload_bytes(cfg)
     words = [int.from_bytes(data[k:k + size], "big") for k in range(0, len(data), size)]
     return {name: [(w >> at) & ((1 << width) - 1) for w in words] for name, at, width in bulk.payload_fields(cfg)}
 
@@ -45,7 +45,7 @@ def test_stimulus_words_encode_the_batch(name, tmp_path):
     cfg = preset(name)
     ops = stimulus.build(cfg, "random", 3, 200)
     idle, ready = bulk.stall_patterns(ops, np.random.default_rng(1), 0.3, 0.5)
-    bulk.write_stimulus(cfg, tmp_path, ops, idle, ready, n_expected=5, limit=99)
+    bulk.write_stimulus(cfg, bulk.layout(cfg), tmp_path, ops, idle, ready, n_expected=5, limit=99)
     fields = _decode_words(cfg, (tmp_path / "bulk_ops.bin").read_bytes())
     assert fields["op"] == ops.op.tolist()
     assert fields["a"] == bits_to_ints(ops.a) and fields["w"] == bits_to_ints(ops.w)
@@ -74,7 +74,7 @@ def test_bulk_reports_unknown_results_as_mismatch(tmp_path):
     (tmp_path / "bulk_results.txt").write_text("3 0 0000001x\n")
     (tmp_path / "bulk_cycles.hex").write_text("000300020001\n")
     (tmp_path / "bulk_end.txt").write_text("9\n")
-    cycle, sel, value, stats, cycles = bulk.read_results(cfg, tmp_path)
+    cycle, sel, value, stats, cycles = bulk.read_results(bulk.layout(cfg), tmp_path)
     assert value.tolist() == [None] and stats.tolist() == [[1, 2, 3]] and cycles == 9
 
 
