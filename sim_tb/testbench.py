@@ -341,7 +341,14 @@ def digest(got, op_cycles) -> str:
 
     h = hashlib.sha256()
     for column in (*got, op_cycles):
-        h.update(",".join(str(v) for v in np.asarray(column).tolist()).encode() + b";")
+        column = np.asarray(column)
+        try:
+            ints = column.astype(np.int64)     # exact for int64 and for object arrays of small Python ints
+            exact = column.dtype != object or all(int(a) == b for a, b in zip(column.tolist(), ints.tolist()))
+        except (TypeError, OverflowError):     # None (unknown bits) or wider than 64 bits
+            exact = False
+        h.update(ints.astype("<i8").tobytes() if exact else ",".join(map(str, column.tolist())).encode())
+        h.update(b";")
     return h.hexdigest()[:16]
 
 
