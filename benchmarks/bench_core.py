@@ -40,8 +40,9 @@ endmodule
 def ceiling_seconds(sim: str, run: Path, work: Path) -> tuple[float, float]:
     """(build, run) seconds of the bulk harness with the stimulus of ``run`` (a bulk run's folder) under a plain
     Verilog top: the simulator alone."""
+    work, run = work.resolve(), run.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    for f in (run / f"sim_{sim}").glob("bulk_*.hex"):
+    for f in [*(run / f"sim_{sim}").glob("bulk_*.bin"), run / f"sim_{sim}" / "bulk_hdr.hex"]:
         shutil.copy(f, work / f.name)
     (work / "plain_top.v").write_text(PLAIN_TOP)
     sources = [str(work / "plain_top.v"), str(run / "rtl" / "mixlane_bulk.v"), str(run / "rtl" / "mixlane_datapath.v")]

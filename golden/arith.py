@@ -116,13 +116,20 @@ def _register_sum_by_code(cfg: Config, a_bits: np.ndarray, w_bits: np.ndarray, m
     win_w, _ = _windows(np.asarray(w_bits, dtype=np.uint8), cfg)
     codes = meta[:, 0]
     out = np.zeros(len(codes), dtype=np.int64)
-    for c in np.flatnonzero(np.bincount(codes, minlength=1 << fb)):
-        rows = slice(None) if (codes == c).all() else np.flatnonzero(codes == c)
+    count = np.bincount(codes, minlength=1 << fb)
+    for c in np.flatnonzero(count):
+        # a code on most rows is computed on every row and masked (no copies of the windows); others gathered
+        rows = slice(None) if 2 * count[c] > len(codes) else np.flatnonzero(codes == c)
+        part = np.zeros(len(codes) if isinstance(rows, slice) else len(rows), dtype=np.int64)
         for p in np.unique(table[c][table[c] > 0]).tolist():
             cols = np.flatnonzero(table[c] == p)
             va = _element_values(win_a[rows][:, cols], offset[cols], cfg, p, cfg.activation_signed)
             vw = _element_values(win_w[rows][:, cols], offset[cols], cfg, p, cfg.weight_signed)
-            out[rows] += (va * vw).sum(axis=1, dtype=np.int64)
+            part += np.einsum("ij,ij->i", va, vw)
+        if isinstance(rows, slice):
+            out += np.where(codes == c, part, 0)
+        else:
+            out[rows] += part
     return out
 
 

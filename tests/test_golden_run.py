@@ -35,3 +35,16 @@ def test_batch_equals_steps_random_configs(seed):
     rng = np.random.default_rng(seed)
     _same(cfg, ops, acc=[int(v) for v in rng.integers(-100, 100, cfg.outputs)])
     _same(cfg, stimulus.build(cfg, "overflow", seed, 0))
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_register_sums_by_code_equal_the_unpacked_products(name):
+    """The per-code fast path of register_sum (uniform, pattern) against unpack + multiply + sum."""
+    from mixlane.golden import decode, register_sum, unpack
+
+    cfg = preset(name)
+    for scenario in ("random", "corners", "throughput"):
+        ops = stimulus.build(cfg, scenario, 3, 300)
+        layout = decode(cfg, ops.meta)
+        ref = (unpack(cfg, ops.a, layout, "a") * unpack(cfg, ops.w, layout, "w")).sum(axis=1)
+        assert register_sum(cfg, ops.a, ops.w, ops.meta).tolist() == ref.tolist()
