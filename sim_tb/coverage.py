@@ -133,11 +133,12 @@ class Coverage:
         self.cfg = cfg
         self.model = coverage_model(cfg)
         self._hits = {item: Counter() for item in ITEMS}
-        self._sample = {}
+        self._sample, self._rel = {}, {}
         for item, bins in self.model.items():
             if not bins:
                 continue
-            point = CoverPoint(f"mixlane.{item}", vname="value", rel=_relation(cfg, item, self.model),
+            self._rel[item] = _relation(cfg, item, self.model)
+            point = CoverPoint(f"mixlane.{item}", vname="value", rel=self._rel[item],
                                bins=bins, bins_labels=[_label(item, b) for b in bins], inj=False)
             self._sample[item] = coverage_section(point)(lambda value: None)
 
@@ -146,7 +147,7 @@ class Coverage:
         for item, values in feats.items():
             if item not in self._sample:
                 continue
-            rel, bins = _relation(self.cfg, item, self.model), self.model[item]
+            rel, bins = self._rel[item], self.model[item]
             for value, count in Counter(values).items():
                 self._sample[item](value)
                 for b in bins:

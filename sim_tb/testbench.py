@@ -3,7 +3,9 @@
 The driver and the monitor act once per clock cycle from a single loop (one coroutine, two triggers per
 cycle: cheap enough to reach >10k cycles/s), so many lanes are checked per simulated cycle. Inputs change
 at the falling edge; handshakes are sampled in the ReadOnly phase before the next rising edge, which reads
-the same on event-driven (Icarus) and cycle-based (Verilator) simulators.
+the same on event-driven (Icarus) and cycle-based (Verilator) simulators. :class:`BulkTB` runs the same
+protocol without Python per cycle, through the harness of :mod:`mixlane.sim_tb.bulk`; both share the
+:class:`Scoreboard` and :func:`outcome`.
 """
 
 from __future__ import annotations
