@@ -1,4 +1,5 @@
-"""Command line: ``mixlane generate | verify | mutate | synth | report | presets`` (also ``python -m mixlane``)."""
+"""Command line: ``mixlane generate | verify | mutate | codesign | synth | report | prove | presets`` (also
+``python -m mixlane``)."""
 
 from __future__ import annotations
 
@@ -386,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_verify)
 
     _mutate_parser(sub)
+    _codesign_parser(sub)
 
     from mixlane.synth.tools import DEFAULT_CLOCK_NS, DEFAULT_LIBERTY, DEFAULT_YOSYS
 
@@ -465,6 +467,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="DIR", help="work folder (default: out/prove/<config name>)")
     p.set_defaults(func=cmd_prove)
     return parser
+
+
+def _codesign_parser(sub) -> None:
+    from mixlane.codesign.data import DATASETS
+
+    p = sub.add_parser("codesign", help="train a network for the configuration, compile it, run it on the RTL",
+                       description="Train a small network on a bundled dataset, assign input-channel precisions of "
+                                   "the configuration under a bit budget, fine-tune with the datapath's integer "
+                                   "semantics, run the whole test set on the golden model and a sample of images on "
+                                   "the generated Verilog, and write report.json, report.md and codesign.png to -o "
+                                   "DIR (accuracy fp32 / INT8 / mixed, compression, cycles vs the INT8 baseline "
+                                   "datapath, dataflow, energy with --synth-report). Needs mixlane[codesign].")
+    _config_args(p)
+    p.add_argument("--dataset", default="digits", help=f"one of {', '.join(DATASETS)} (default: %(default)s)")
+    p.add_argument("--model", metavar="SPEC", help="cnn:C1,C2s2,... or mlp:H1,... (default: cnn:16,32s2 for "
+                                                    "images, mlp:32 for features)")
+    p.add_argument("--budget", type=float, metavar="BITS",
+                   help="mean bits per weight (default: 3/4 of the widest precision of the mode)")
+    p.add_argument("--epochs", type=int, default=80, help="float training passes (default: %(default)s)")
+    p.add_argument("--qat-epochs", type=int, default=60, help="fine-tuning passes (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="split, initialisation and batch order (default: 0)")
+    p.add_argument("--rtl-images", type=int, default=20,
+                   help="test images run on the generated Verilog (0: none; default: %(default)s)")
+    p.add_argument("--sim", choices=("icarus", "verilator"), default="icarus",
+                   help="simulator of the RTL check (default: %(default)s)")
+    p.add_argument("--synth-report", metavar="FILE", help="report.json of `mixlane synth` for this configuration: "
+                                                          "energy per inference")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    p.set_defaults(func=cmd_codesign)
+
+
+def cmd_codesign(args) -> int:
+    from mixlane.codesign import CodesignError
+    from mixlane.codesign.flow import Options, codesign
+
+    cfg = _config(args)
+    opts = Options(dataset=args.dataset, model=args.model, budget=args.budget, epochs=args.epochs,
+                   qat_epochs=args.qat_epochs, seed=args.seed, rtl_images=args.rtl_images, sim=args.sim,
+                   synth_report=args.synth_report)
+    try:
+        rep = codesign(cfg, opts, args.output)
+    except CodesignError as exc:
+        raise CliError(str(exc)) from None
+    print(f"wrote {Path(args.output) / 'report.md'}")
+    if rep["status"] != "ok":
+        return 0
+    return 0 if rep["rtl"].get("mismatches", 0) == 0 and rep["rtl"].get("passed", True) else 1
 
 
 def _early_plugins(argv: list[str]) -> None:

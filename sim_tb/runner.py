@@ -18,6 +18,9 @@ __all__ = ["SIMULATORS", "MODES", "ToolError", "RegressionResult", "run_regressi
 SIMULATORS = ("icarus", "verilator")
 MODES = ("bulk", "cycle")
 TEST_MODULE = "mixlane.sim_tb.test_datapath"
+#: Environment variable: where the ``file`` scenario saves the design's read-out values
+#: (read by :mod:`mixlane.sim_tb.test_datapath`, which the runner cannot import: it needs a simulator).
+VALUES_ENV = "MIXLANE_VALUES_OUT"
 
 
 class ToolError(RuntimeError):
@@ -82,7 +85,7 @@ def check_simulator(sim: str) -> None:
 def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vectors: int = 2000, seed: int = 1,
                    rtl: str | Path | None = None, extra_sources: list[str | Path] = (), waves: bool = False,
                    scenarios: list[str] | None = None, quiet: bool = True,
-                   fast_build: bool = False, mode: str = "bulk") -> RegressionResult:
+                   fast_build: bool = False, mode: str = "bulk", ops_file: str | Path | None = None) -> RegressionResult:
     """Generate (or take ``rtl``), build and simulate; compare every result with the golden model.
 
     ``mode``: ``"bulk"`` hands each scenario's whole stimulus to a generated Verilog harness and checks the
@@ -90,6 +93,8 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
     samples the datapath from Python every cycle (for waveform debugging and hand-written scenarios).
     ``fast_build`` compiles Verilator's C++ without optimisation: builds ~30% faster, simulation slower;
     right for short regressions (tests), wrong for throughput measurements.
+    ``ops_file``: run the operations of this ``.npz`` file (:func:`mixlane.sim_tb.stimulus.save_ops`) as the
+    only scenario, ``file``; the values the design read out are saved to ``values_<sim>.npy`` in ``out_dir``.
     ``out_dir`` receives ``rtl/`` (generated Verilog and config.json), ``sim_<sim>/`` (build),
     ``results_<sim>.xml`` (JUnit), ``summary_<sim>.jsonl`` and the functional coverage: ``coverage_<sim>.json``
     (ours, with exact hit counts) and ``coverage_<sim>.yml`` (cocotb-coverage's export).
@@ -99,13 +104,18 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
     check_simulator(sim)
     if mode not in MODES:
         raise ToolError(f"--mode: {mode!r} is not supported; use one of {list(MODES)}")
+    if ops_file is not None:
+        ops_file = Path(ops_file).resolve()
+        if not ops_file.is_file():
+            raise ToolError(f"ops_file: {str(ops_file)!r} not found; write it with stimulus.save_ops")
+        scenarios = ["file"]
     scenarios = list(scenarios or stimulus.DEFAULT_SCENARIOS)
     unknown = [s for s in scenarios if s not in stimulus.SCENARIOS]
     if unknown:
         raise ToolError(f"scenario {unknown[0]!r} unknown; use some of {list(stimulus.SCENARIOS)}")
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    sources, toplevel = _sources(cfg, out, rtl, extra_sources, mode, scenarios, seed, vectors)
+    sources, toplevel = _sources(cfg, out, rtl, extra_sources, mode, scenarios, seed, vectors, ops_file)
     if sim == "verilator":
         _verilator_environment(fast_build)
     log = out / f"sim_{sim}.log"
@@ -117,6 +127,9 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
            "MIXLANE_VECTORS": str(vectors), "MIXLANE_SUMMARY": str(out / f"summary_{sim}.jsonl"),
            "MIXLANE_COVERAGE_YAML": str(out / f"coverage_{sim}.yml"),
            "MIXLANE_BULK_LAYOUT": str(out / "rtl" / "mixlane_bulk.json"), **plugin_env()}
+    if ops_file is not None:
+        env[stimulus.OPS_FILE_ENV] = str(ops_file)
+        env[VALUES_ENV] = str(out / f"values_{sim}.npy")
     xml = _simulate(runner, sim, toplevel, out, env, seed, waves, scenarios, log, quiet)
     t2 = time.perf_counter()
     res = _collect(cfg, sim, out, xml, scenarios, seed, vectors)
@@ -131,7 +144,7 @@ def _get_runner(sim: str):
 
 
 def _sources(cfg: Config, out: Path, rtl, extra_sources, mode: str, scenarios: list[str], seed: int,
-             vectors: int) -> tuple[list[Path], str]:
+             vectors: int, ops_file: Path | None = None) -> tuple[list[Path], str]:
     """The Verilog to compile (the design, extra sources, the bulk harness) and the top-level module."""
     from mixlane.rtl.generate import TOP_NAME, write_design
     from . import bulk, stimulus
@@ -148,7 +161,7 @@ def _sources(cfg: Config, out: Path, rtl, extra_sources, mode: str, scenarios: l
     sources += [Path(s).resolve() for s in extra_sources]
     if mode != "bulk":
         return sources, TOP_NAME
-    depth = max(len(stimulus.build(cfg, s, seed, vectors)) for s in scenarios)
+    depth = max(len(stimulus.build(cfg, s, seed, vectors, ops_file=ops_file)) for s in scenarios)
     sources.append(bulk.write_harness(cfg, out / "rtl", depth=max(depth, 1), top=TOP_NAME))
     return sources, bulk.HARNESS_NAME
 

@@ -13,7 +13,12 @@ from mixlane.golden import (OP_ACC, OP_LOAD, OP_READ, OP_READ_LOAD, Ops, decode,
                             meta_for_precision, pack)
 
 __all__ = ["SCENARIOS", "random_meta", "backpressure_ops", "meta_for_precision", "random_ops", "dense_ops", "corner_ops", "overflow_ops",
-           "exhaustive_ops", "throughput_ops", "build", "lane_macs", "DEFAULT_SCENARIOS"]
+           "exhaustive_ops", "throughput_ops", "build", "lane_macs", "DEFAULT_SCENARIOS", "save_ops", "load_ops",
+           "OPS_FILE_ENV"]
+
+#: Environment variable naming the ``.npz`` file of the ``file`` scenario (set by the runner).
+OPS_FILE_ENV = "MIXLANE_OPS_FILE"
+_OPS_FIELDS = ("op", "sel", "meta", "a", "w", "bias")
 
 
 def _empty(cfg: Config, n: int) -> Ops:
@@ -373,6 +378,26 @@ def _tensor_ops(cfg: Config, rng: np.random.Generator, keep: float) -> Ops:
 
 
 #: name -> (builder(cfg, rng, vectors), idle probability, output-ready probability)
+def save_ops(path, ops: Ops) -> None:
+    """Write ``ops`` as an ``.npz`` file (the ``file`` scenario's input)."""
+    np.savez_compressed(path, **{f: getattr(ops, f) for f in _OPS_FIELDS})
+
+
+def load_ops(path) -> Ops:
+    """Read an ``.npz`` file written by :func:`save_ops`."""
+    with np.load(path) as data:
+        missing = [f for f in _OPS_FIELDS if f not in data]
+        if missing:
+            raise ValueError(f"{path}: not an operations file (no {missing[0]!r}); write it with save_ops")
+        return Ops(*(data[f] for f in _OPS_FIELDS))
+
+
+def _file_ops(cfg: Config, rng: np.random.Generator, n: int) -> Ops:
+    import os
+
+    return load_ops(os.environ[OPS_FILE_ENV])
+
+
 SCENARIOS = {
     "random": (lambda cfg, rng, n: random_ops(cfg, rng, n), 0.0, 1.0),
     "random_stalls": (lambda cfg, rng, n: Ops.concat([random_ops(cfg, rng, max(64, n // 4)),
@@ -383,12 +408,16 @@ SCENARIOS = {
     "tensor": (lambda cfg, rng, n: tensor_ops(cfg, rng), 0.05, 0.9),
     "throughput": (lambda cfg, rng, n: throughput_ops(cfg, rng, n), 0.0, 1.0),
     "dense": (lambda cfg, rng, n: dense_ops(cfg, rng, max(256, n // 4)), 0.0, 1.0),
+    "file": (_file_ops, 0.0, 1.0),      # operations from $MIXLANE_OPS_FILE (a compiled network, say)
 }
 #: What a regression runs unless told otherwise (``throughput`` is for benchmarks).
 DEFAULT_SCENARIOS = ("random", "random_stalls", "corners", "overflow", "exhaustive", "tensor", "dense")
 
 
-def build(cfg: Config, scenario: str, seed: int, vectors: int) -> Ops:
-    """The operation batch of ``scenario`` (deterministic in ``seed``)."""
+def build(cfg: Config, scenario: str, seed: int, vectors: int, *, ops_file=None) -> Ops:
+    """The operation batch of ``scenario`` (deterministic in ``seed``); ``ops_file`` is the ``file``
+    scenario's input (default ``$MIXLANE_OPS_FILE``)."""
+    if scenario == "file" and ops_file is not None:
+        return load_ops(ops_file)
     rng = np.random.default_rng([seed, list(SCENARIOS).index(scenario)])
     return SCENARIOS[scenario][0](cfg, rng, vectors)

@@ -15,6 +15,7 @@ import numpy as np
 
 from mixlane.sim_tb import stimulus
 from mixlane.sim_tb.coverage import Coverage, features
+from mixlane.sim_tb.runner import VALUES_ENV
 from mixlane.sim_tb.testbench import BulkTB, DatapathTB, env_mode, env_settings
 
 
@@ -33,6 +34,8 @@ async def _scenario(dut, name: str) -> None:
     cov.sample(features(cfg, ops, out["golden"], out["op_stats"]))
     if os.environ.get("MIXLANE_COVERAGE_YAML"):
         Coverage.export(os.environ["MIXLANE_COVERAGE_YAML"])
+    if os.environ.get(VALUES_ENV):
+        np.save(os.environ[VALUES_ENV], np.array(out["values"], dtype=object), allow_pickle=True)
     if summary:
         with open(summary, "a") as fh:
             fh.write(json.dumps({"scenario": name, "mode": mode, "ops": len(ops), "results": out["results"],
@@ -86,6 +89,12 @@ async def tensor(dut):
 async def dense(dut):
     """Constrained-random with registers mostly ones: the deep carries of the adder trees."""
     await _scenario(dut, "dense")
+
+
+@cocotb.test()
+async def file(dut):
+    """Operations from ``$MIXLANE_OPS_FILE`` (e.g. every layer of a compiled network), back to back."""
+    await _scenario(dut, "file")
 
 
 @cocotb.test()

@@ -358,7 +358,8 @@ def outcome(board: Scoreboard, got, op_stats: np.ndarray, cycles: int) -> dict:
     """Compare a run's results ``got = (cycle, sel, value)`` and per-operation cycles (column 0 of ``op_stats``,
     ``(accepted, 3)``: unstalled, stalled and idle-before cycles) with the golden model: ``{"results",
     "expected", "cycles", "busy_cycles", "mismatches", "cycle_mismatches", "report", "digest", "op_stats",
-    "golden"}`` (``golden``: the golden model's :class:`Results`)."""
+    "golden", "values"}`` (``golden``: the golden model's :class:`Results`; ``values``: the results the design
+    produced, in order)."""
     op_cycles = op_stats[:, 0]
     n_expected, n_ops, accepted = len(board.expected.value), len(board.ops), len(op_cycles)
     bad = board.check(*got)
@@ -375,7 +376,7 @@ def outcome(board: Scoreboard, got, op_stats: np.ndarray, cycles: int) -> dict:
             "digest": digest(got, op_stats.ravel()),
             "busy_cycles": int(board.expected.cycles.sum()), "mismatches": len(bad) + len(slow),
             "cycle_mismatches": len(slow), "report": report.strip(), "op_stats": op_stats,
-            "golden": board.expected}
+            "golden": board.expected, "values": list(got[2])}
 
 
 def env_mode() -> str:

@@ -106,6 +106,9 @@ class Architecture:
     modes: ClassVar[tuple[str, ...]] = ("uniform", "pattern", "channel", "element")
     #: ``mac_options`` keys this architecture takes.
     options: ClassVar[dict[str, Option]] = {}
+    #: A READ returns one signed sum of everything accumulated (a dot product), so a compiled layer's outputs
+    #: are read directly; False where a read-out holds several partial sums (sum-apart subwords).
+    scalar_readout: ClassVar[bool] = True
 
     # ------------------------------------------------------------------------------------------ checks
     def check(self, cfg: Any) -> None:

@@ -27,6 +27,7 @@ class SumApart(Architecture):
     golden = "mixlane.golden.arith:register_sum"
     golden_accumulator = "mixlane.golden.apart:SubwordAccumulator"
     modes = ("uniform", "pattern", "channel")
+    scalar_readout = False
 
     def check(self, cfg: Any) -> None:
         super().check(cfg)
