@@ -58,9 +58,9 @@ class Options:
 
 
 def default_budget(cfg: Config) -> float:
-    """Mean weight bits when none is given: 3/4 of the widest precision the mode holds (3 bits for 1/2/4-bit
+    """Mean weight bits when none is given: 5/8 of the widest precision the mode holds (2.5 bits for 1/2/4-bit
     configurations, 8 for INT8), at least the narrowest."""
-    return max(float(min(cfg.mode_precisions)), 0.75 * max(cfg.mode_precisions))
+    return max(float(min(cfg.mode_precisions)), 0.625 * max(cfg.mode_precisions))
 
 
 def int8_baseline(cfg: Config) -> Config:

@@ -17,7 +17,7 @@ import numpy as np
 
 from mixlane.config import Config
 from .errors import CodesignError
-from .model import LayerSpec, layer_quant
+from .model import LOG_STEP_RANGE, LayerSpec, layer_quant
 
 __all__ = ["IntLayer", "IntNetwork", "to_integer", "check_capacity", "input_codes", "requantize", "patches", "columns",
            "FRACTION_BITS"]
@@ -70,8 +70,11 @@ def to_integer(cfg: Config, layers: list[LayerSpec], params: list[dict], steps: 
     prev_sw = None
     for i, (L, p, s, pr) in enumerate(zip(layers, params, steps, prec)):
         q = layer_quant(cfg, pr)
-        sa = np.exp(s["log_sa"].astype(np.float64))
-        sw = np.broadcast_to(np.exp(s["log_sw"].astype(np.float64)), (L.cout,)).copy()
+        if not all(np.isfinite(v).all() for v in (*s.values(), *p.values())):
+            raise CodesignError(f"layer {i}: training diverged (non-finite parameters); lower the learning rate "
+                                "or change --seed")
+        sa = np.exp(np.clip(s["log_sa"].astype(np.float64), *LOG_STEP_RANGE))
+        sw = np.broadcast_to(np.exp(np.clip(s["log_sw"].astype(np.float64), *LOG_STEP_RANGE)), (L.cout,)).copy()
         t = sa * q.g
         v = p["w"].astype(np.float64).reshape(L.cout, L.cin, L.taps) * t[None, :, None] / sw[:, None, None]
         lo, hi = q.w_lo[None, :, None], q.w_hi[None, :, None]

@@ -72,11 +72,14 @@ class LayerSpec:
         return f"dense {self.cin}->{self.cout}"
 
 
+#: Learned steps live in ``exp(LOG_STEP_RANGE)`` (keeps divisions by a step finite while training).
+LOG_STEP_RANGE = (-16.0, 8.0)
+
 _TOKEN = re.compile(r"^(\d+)(?:s(\d+))?$")
 
 
 def default_model(image: bool) -> str:
-    return "cnn:16,32s2" if image else "mlp:32"
+    return "cnn:16,64" if image else "mlp:32"
 
 
 def parse_model(spec: str, input_shape: tuple[int, ...], classes: int) -> list[LayerSpec]:
@@ -201,11 +204,11 @@ def quant_forward(layers: list[LayerSpec], quants: list[LayerQuant], params: lis
     for L, q, p, s in zip(layers, quants, params, steps):
         if L.kind == "dense":
             x = x.reshape(x.shape[0], -1)
-        sa = jnp.exp(s["log_sa"])
+        sa = jnp.exp(jnp.clip(s["log_sa"], *LOG_STEP_RANGE))
         b = jnp.clip(_ste_round(jax, x / _bshape(L, sa)), 0.0, _bshape(L, jnp.asarray(q.a_hi)))
         u = b / _bshape(L, jnp.asarray(q.g))
         t = sa * q.g
-        sw = jnp.exp(s["log_sw"])
+        sw = jnp.exp(jnp.clip(s["log_sw"], *LOG_STEP_RANGE))
         wshape = (-1, 1, 1, 1) if L.kind == "conv" else (-1, 1)
         cshape = (1, -1, 1, 1) if L.kind == "conv" else (1, -1)
         v = p["w"] * t.reshape(cshape) / sw.reshape(wshape)

@@ -29,13 +29,13 @@ def _loss_fn(forward: Callable, weight_decay: float):
 def fit(forward: Callable, trainable: dict, frozen, x: np.ndarray, y: np.ndarray, *, epochs: int, lr: float,
         seed: int, batch: int = 64, weight_decay: float = 0.0) -> dict:
     """Minimise cross-entropy of ``forward(trainable, frozen, x) -> logits`` over ``epochs`` passes; returns
-    the trained ``trainable`` pytree (numpy leaves). Cosine-decayed Adam."""
+    the trained ``trainable`` pytree (numpy leaves). Cosine-decayed Adam, gradients clipped to norm 5."""
     jax = require("jax")
     optax = require("optax")
     n = len(x)
     steps_per_epoch = max(1, -(-n // batch))
     sched = optax.cosine_decay_schedule(lr, max(1, epochs * steps_per_epoch))
-    opt = optax.adam(sched)
+    opt = optax.chain(optax.clip_by_global_norm(5.0), optax.adam(sched))
     loss = _loss_fn(forward, weight_decay)
 
     @jax.jit

@@ -481,10 +481,10 @@ def _codesign_parser(sub) -> None:
                                    "datapath, dataflow, energy with --synth-report). Needs mixlane[codesign].")
     _config_args(p)
     p.add_argument("--dataset", default="digits", help=f"one of {', '.join(DATASETS)} (default: %(default)s)")
-    p.add_argument("--model", metavar="SPEC", help="cnn:C1,C2s2,... or mlp:H1,... (default: cnn:16,32s2 for "
+    p.add_argument("--model", metavar="SPEC", help="cnn:C1,C2s2,... or mlp:H1,... (default: cnn:16,64 for "
                                                     "images, mlp:32 for features)")
     p.add_argument("--budget", type=float, metavar="BITS",
-                   help="mean bits per weight (default: 3/4 of the widest precision of the mode)")
+                   help="mean bits per weight (default: 5/8 of the widest precision of the mode)")
     p.add_argument("--epochs", type=int, default=80, help="float training passes (default: %(default)s)")
     p.add_argument("--qat-epochs", type=int, default=60, help="fine-tuning passes (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="split, initialisation and batch order (default: 0)")

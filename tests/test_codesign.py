@@ -163,7 +163,7 @@ def test_codesign_flow_end_to_end(small_run):
     disk = json.loads((out / "report.json").read_text())
     for key in ("fp32", "int8", "mixed"):
         assert 0.0 <= disk["accuracy"][key] <= 1.0
-    assert disk["compression"]["vs_fp32"] >= 32 / 3.0 - 1e-9       # default budget 3 bits
+    assert disk["compression"]["vs_fp32"] >= 32 / 2.5 - 1e-9       # default budget 2.5 bits
     assert disk["cycles"]["config"] < disk["cycles"]["int8_baseline"]
     assert disk["rtl"]["images_checked"] == 2 and disk["rtl"]["mismatches"] == 0
     assert disk["rtl"]["result_mismatches"] == 0 and disk["rtl"]["results_checked"] > 2 * 10
