@@ -153,7 +153,7 @@ def test_logit_comparison_counts_images():
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("codesign")
-    opts = Options(epochs=3, qat_epochs=2, test_limit=40, calibration=128, rtl_images=2, golden_run=True)
+    opts = Options(model="cnn:4,8s2", epochs=3, qat_epochs=2, test_limit=40, calibration=128, rtl_images=2)
     return codesign(CH3, opts, out, log=lambda s: None), out
 
 
@@ -164,6 +164,7 @@ def test_codesign_flow_end_to_end(small_run):
     for key in ("fp32", "int8", "mixed"):
         assert 0.0 <= disk["accuracy"][key] <= 1.0
     assert disk["compression"]["vs_fp32"] >= 32 / 2.5 - 1e-9       # default budget 2.5 bits
+    assert disk["model"]["layers"] == ["conv3x3/1 1->4", "conv3x3/2 4->8", "dense 32->10"]
     assert disk["cycles"]["config"] < disk["cycles"]["int8_baseline"]
     assert disk["rtl"]["images_checked"] == 2 and disk["rtl"]["mismatches"] == 0
     assert disk["rtl"]["result_mismatches"] == 0 and disk["rtl"]["results_checked"] > 2 * 10
