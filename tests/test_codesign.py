@@ -17,7 +17,7 @@ from mixlane.codesign.data import load
 from mixlane.codesign.flow import Options, codesign
 from mixlane.codesign.infer import infer, plan
 from mixlane.codesign.rtl import mismatching_images
-from mixlane.config import Config, preset
+from mixlane.config import PRESETS, Config, preset
 
 CH3 = preset("channel-3level")
 
@@ -79,8 +79,7 @@ def _reference_logits(net, x):
             b = b.reshape((n,) + nxt.spec.in_shape)
 
 
-@pytest.mark.parametrize("name", ["channel-3level", "pattern-sysmol", "element", "default", "multi-output",
-                                  "channel-2level", "bit-serial"])
+@pytest.mark.parametrize("name", list(PRESETS))
 def test_integer_network_on_the_golden_model_matches_a_direct_reference(name):
     """Packing (reordering, padding, bipolar folding) and the register-level golden model give the integer
     network's exact logits on every mode."""
@@ -182,3 +181,23 @@ def test_bad_input_is_one_line(tmp_path, capsys, args, message):
     assert main(["codesign", "--preset", "channel-3level", *args, "-o", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+def test_energy_per_inference_from_a_synth_report(tmp_path):
+    from mixlane.codesign.energy import inference_energy, load_energy_table
+    from mixlane.codesign.infer import one_inference
+
+    layers, params, steps, prec = _random_network(CH3, seed=2)
+    net = integer.to_integer(CH3, layers, params, steps, prec)
+    ops = one_inference(net, plan(net), load("digits").x_test[:1])
+    cycles = sum(len(o) for o in ops)
+    path = tmp_path / "report.json"
+    per = {"1": {"energy_per_cycle_pj": 1.0}, "2": {"energy_per_cycle_pj": 2.0}, "4": {"energy_per_cycle_pj": 4.0}}
+    path.write_text(json.dumps({"designs": {"config": {"config_hash": CH3.content_hash, "precisions": per}}}))
+    table = load_energy_table(path, CH3)
+    assert table == {1: 1.0, 2: 2.0, 4: 4.0}
+    assert inference_energy(CH3, ops, {1: 1.0, 2: 1.0, 4: 1.0})["pj"] == pytest.approx(cycles)
+    e = inference_energy(CH3, ops, table)
+    assert cycles < e["pj"] < 4.0 * cycles and len(e["layers"]) == len(ops)
+    with pytest.raises(CodesignError, match="is for configuration"):
+        load_energy_table(path, preset("default"))
