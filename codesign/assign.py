@@ -21,7 +21,7 @@ from .errors import CodesignError, require
 from .integer import patches
 from .model import LayerQuant, LayerSpec, add_bias, layer_product, layer_quant
 
-__all__ = ["Assignment", "fit_steps", "sensitivities", "assign_precisions", "min_budget", "max_budget"]
+__all__ = ["Assignment", "fit_steps", "sensitivities", "assign_precisions", "check_budget"]
 
 _GRID = np.linspace(0.15, 1.0, 35)
 
@@ -51,14 +51,13 @@ def _act_step(x: np.ndarray, hi: float) -> float:
 
 def _weight_steps(v: np.ndarray, q: LayerQuant, shared: bool) -> np.ndarray:
     """MSE-optimal ``s_w`` per row of effective weights ``v (O, C, taps)`` (one for all rows if ``shared``)."""
-    lo, hi, bip = q.w_lo[None, :, None], q.w_hi[None, :, None], q.w_bipolar[None, :, None]
-    reach = np.where(v >= 0, hi, -lo)                       # largest code magnitude in v's direction
+    reach = np.where(v >= 0, q.w_hi[None, :, None], -q.w_lo[None, :, None])   # largest code in v's direction
     top = (np.abs(v) / np.maximum(reach, 1e-12)).reshape(len(v), -1).max(axis=1)     # unclipped step per row
     if shared:
         top = np.full(len(v), top.max())
     top = np.where(top > 0, top, 1.0)
     s = _GRID[:, None, None, None] * top[None, :, None, None]                         # (G, O, 1, 1)
-    qv = np.where(bip, np.where(v >= 0, 1.0, -1.0), np.clip(np.floor(v / s + 0.5), lo, hi)) * s
+    qv = q.weight_codes(v[None] / s) * s
     err = ((v[None] - qv) ** 2).sum(axis=(2, 3))                                        # (G, O)
     if shared:
         err = np.broadcast_to(err.sum(axis=1, keepdims=True), err.shape)
@@ -108,8 +107,7 @@ def _quantized_channel(cfg: Config, p: int, x: np.ndarray, w: np.ndarray, sw: np
     sa = _act_step(x.ravel(), float(q.a_hi[0]))
     xh = sa * np.clip(np.floor(x / sa + 0.5), 0, q.a_hi[0])
     t = sa * q.g[0]
-    v = w * t / sw.reshape(-1, 1)
-    code = np.where(v >= 0, 1.0, -1.0) if q.w_bipolar[0] else np.clip(np.floor(v + 0.5), q.w_lo[0], q.w_hi[0])
+    code = q.weight_codes((w * t / sw.reshape(-1, 1))[:, None, :])[:, 0, :]
     return xh, code * sw.reshape(-1, 1) / t
 
 
@@ -135,12 +133,11 @@ def sensitivities(cfg: Config, layers: list[LayerSpec], params: list[dict], inpu
     return out
 
 
-def min_budget(cfg: Config) -> float:
-    return float(min(cfg.mode_precisions))
-
-
-def max_budget(cfg: Config) -> float:
-    return float(max(cfg.mode_precisions))
+def check_budget(budget: float, choices: tuple[int, ...]) -> None:
+    """A budget must be a finite number of bits no lower than the narrowest precision."""
+    if not (isinstance(budget, (int, float)) and np.isfinite(budget)) or budget < min(choices):
+        raise CodesignError(f"--budget: {budget!r} bits per weight is not allowed; the narrowest precision this "
+                            f"configuration allows is {min(choices)} bits; use --budget >= {min(choices)}")
 
 
 def assign_precisions(cfg: Config, layers: list[LayerSpec], sens: list[np.ndarray], budget: float,
@@ -148,9 +145,7 @@ def assign_precisions(cfg: Config, layers: list[LayerSpec], sens: list[np.ndarra
     """Greedy: every group at ``max(choices)``, then lower the group whose sensitivity grows least per weight
     bit saved until the mean weight precision is ``<= budget``. Groups are input channels (``per_channel``)
     or whole layers (configurations whose reductions hold one precision)."""
-    if budget < min(choices):
-        raise CodesignError(f"--budget: {budget:g} bits per weight is below the narrowest precision this "
-                            f"configuration allows ({min(choices)} bits); use --budget >= {min(choices)}")
+    check_budget(budget, choices)
     groups = []     # (layer, channel slice, weights per channel, sensitivity per choice)
     for i, (L, s) in enumerate(zip(layers, sens)):
         if per_channel:

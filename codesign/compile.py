@@ -5,8 +5,9 @@ A layer over a batch is one matrix product ``w (O, K) @ cols (K, N*P)``: it is g
 product over the layer's ``K`` reduction elements, scheduled output-stationary over the configuration's
 ``outputs`` accumulators (tiles of consecutive outputs: one output channel, neighbouring pixels), with the
 preload as bias. The reduction is reordered by descending precision (a dot product does not depend on the
-order); where the configuration's patterns cannot take a precision run as it is, each run is padded to whole
-registers with zero elements (bipolar 1-bit: ``+1 * +1`` pairs, taken back out of the preload).
+order); where the configuration's patterns cannot take a precision run as it is, each run but the last (the
+narrowest precision) is padded to whole registers with zero elements. (A padded bipolar 1-bit run would use
+``+1 * +1`` pairs taken back out of the preload; 1 bit is the narrowest precision, so its run is never padded.)
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ class Options:
     calibration: int = 512            # training images for steps and sensitivities
     test_limit: int | None = None     # evaluate on the first N test samples (tests); None: all
     golden_run: bool = True           # also run the register-level golden model on the whole test set
-    rtl_images: int = 4               # images through the Verilog (0: none)
+    rtl_images: int = 20              # images through the Verilog (0: none)
     sim: str = "icarus"
     rtl_mode: str = "bulk"
     synth_report: str | None = None   # a `mixlane synth` report.json of this configuration: energy per inference
@@ -47,10 +47,14 @@ class Options:
             if not isinstance(getattr(self, name), int) or getattr(self, name) < (1 if name == "calibration" else 0):
                 raise CodesignError(f"--{name.replace('_', '-')}: {getattr(self, name)!r} is not allowed; "
                                     "use a non-negative integer")
-        if self.budget is not None and not (isinstance(self.budget, (int, float)) and self.budget > 0):
+        if self.budget is not None and not (isinstance(self.budget, (int, float)) and 0 < self.budget < 1e6):
             raise CodesignError(f"--budget: {self.budget!r} is not allowed; use mean weight bits > 0, e.g. 3")
-        if self.sim not in ("icarus", "verilator"):
-            raise CodesignError(f"--sim: {self.sim!r} is not supported; use icarus or verilator")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise CodesignError(f"--seed: {self.seed!r} is not allowed; use a non-negative integer")
+        from mixlane.sim_tb.runner import SIMULATORS
+
+        if self.sim not in SIMULATORS:
+            raise CodesignError(f"--sim: {self.sim!r} is not supported; use one of {list(SIMULATORS)}")
         if self.synth_report is not None and not Path(self.synth_report).is_file():
             raise CodesignError(f"--synth-report: {self.synth_report!r} not found; pass the report.json of "
                                 "`mixlane synth` for this configuration")
@@ -97,7 +101,20 @@ def train_float(layers: list[model.LayerSpec], ds: data.Dataset, opts: Options) 
 
 def _choices(cfg: Config) -> tuple[tuple[int, ...], bool]:
     """Precisions a channel may take, and whether channels of one reduction may differ."""
-    return tuple(cfg.mode_precisions), cfg.precision_mode != "uniform"
+    return tuple(cfg.mode_precisions), cfg.mixes_in_reduction
+
+
+def _unrepresentable(cfg: Config, layers, params, steps, prec) -> str:
+    """Why ``cfg`` cannot run the network at precisions ``prec`` (before fine-tuning), or ``""``."""
+    if not cfg.architecture.scalar_readout:
+        return (f"mac = {cfg.mac!r} reads out partial sums per subword, not one sum per output; co-design needs "
+                "a scalar read-out")
+    net = integer.to_integer(cfg, layers, params, steps, prec)
+    try:
+        infer.plan(net)
+    except CodesignError as exc:
+        return str(exc)
+    return ""
 
 
 def quantize(cfg: Config, layers: list[model.LayerSpec], params: list[dict], ds: data.Dataset, budget: float,
@@ -110,24 +127,18 @@ def quantize(cfg: Config, layers: list[model.LayerSpec], params: list[dict], ds:
     sens = assign.sensitivities(cfg, layers, params, inputs, cal_y, choices)
     asg = assign.assign_precisions(cfg, layers, sens, budget, choices, per_channel=per_channel)
     log(f"  precisions assigned: {asg.mean_bits:.2f} mean weight bits (budget {budget:g})")
+    steps = assign.fit_steps(cfg, layers, params, inputs, asg.prec)
+    reason = _unrepresentable(cfg, layers, params, steps, asg.prec)
+    if reason:
+        return Quantized(cfg, asg, unrepresentable=reason)
     quants = [model.layer_quant(cfg, p) for p in asg.prec]
-    state = {"params": params, "steps": assign.fit_steps(cfg, layers, params, inputs, asg.prec)}
 
     def qfwd(t, _, x):
         return model.quant_forward(layers, quants, t["params"], t["steps"], x)
-    state = train.fit(qfwd, state, None, ds.x_train, ds.y_train, epochs=opts.qat_epochs, lr=opts.qat_lr,
-                      seed=opts.seed + 1)
+    state = train.fit(qfwd, {"params": params, "steps": steps}, None, ds.x_train, ds.y_train,
+                      epochs=opts.qat_epochs, lr=opts.qat_lr, seed=opts.seed + 1)
     net = integer.to_integer(cfg, layers, state["params"], state["steps"], asg.prec)
-    out = Quantized(cfg, asg, net=net)
-    if not cfg.architecture.scalar_readout:
-        out.unrepresentable = (f"mac = {cfg.mac!r} reads out partial sums per subword, not one sum per output; "
-                               "co-design needs a scalar read-out")
-        return out
-    try:
-        out.reds = infer.plan(net)
-    except CodesignError as exc:
-        out.unrepresentable = str(exc)
-        return out
+    out = Quantized(cfg, asg, net=net, reds=infer.plan(net))
     res = infer.infer(net, out.reds, ds.x_test, golden_run=opts.golden_run)
     out.logits = res.logits
     out.accuracy = float((res.logits.argmax(1) == ds.y_test).mean())
@@ -139,11 +150,16 @@ def quantize(cfg: Config, layers: list[model.LayerSpec], params: list[dict], ds:
 
 def codesign(cfg: Config, opts: Options, out_dir: str | Path, log: Callable[[str], None] = print) -> dict:
     """The whole run; writes ``report.json``, ``report.md`` and plots to ``out_dir`` and returns the report."""
+    from mixlane.sim_tb.runner import check_simulator
+
     from . import report
+    from .energy import load_energy_table
     from .rtl import check_on_rtl
 
     opts = opts.checked()
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise CodesignError(f"-o: {str(out)!r} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     ds = data.load(opts.dataset, seed=opts.seed)
     if opts.test_limit:
@@ -151,12 +167,13 @@ def codesign(cfg: Config, opts: Options, out_dir: str | Path, log: Callable[[str
     spec = opts.model or model.default_model(ds.is_image)
     layers = model.parse_model(spec, ds.input_shape, ds.classes)
     budget = default_budget(cfg) if opts.budget is None else float(opts.budget)
-    choices, _ = _choices(cfg)
-    if budget < min(choices):
-        raise CodesignError(f"--budget: {budget:g} bits per weight is below the narrowest precision this "
-                            f"configuration allows ({min(choices)} bits); use --budget >= {min(choices)}")
+    assign.check_budget(budget, _choices(cfg)[0])
     integer.check_capacity(cfg, layers)
-    integer.check_capacity(int8_baseline(cfg), layers)
+    integer.check_capacity(int8_baseline(cfg), layers, what="INT8 baseline (acc_width)")
+    if opts.synth_report:
+        load_energy_table(opts.synth_report, cfg)
+    if opts.rtl_images:
+        check_simulator(opts.sim)
     t0 = time.perf_counter()
     log(f"codesign: {ds.name} ({len(ds.x_train)} train / {len(ds.x_test)} test), model {spec}, "
         f"{cfg.architecture.describe(cfg)}")

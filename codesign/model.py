@@ -93,7 +93,7 @@ def parse_model(spec: str, input_shape: tuple[int, ...], classes: int) -> list[L
     parsed = []
     for t in toks:
         m = _TOKEN.match(t)
-        if not m or int(m.group(1)) < 1 or (kind == "mlp" and m.group(2)):
+        if not m or int(m.group(1)) < 1 or (m.group(2) and (kind == "mlp" or int(m.group(2)) < 1)):
             raise CodesignError(bad)
         parsed.append((int(m.group(1)), int(m.group(2) or 1)))
     layers: list[LayerSpec] = []
@@ -133,6 +133,13 @@ class LayerQuant:
     w_lo: np.ndarray
     w_hi: np.ndarray
     w_bipolar: np.ndarray
+
+    def weight_codes(self, v: np.ndarray) -> np.ndarray:
+        """Integer weight codes of effective weights in units of ``s_w``, ``v (..., C, taps)`` (numpy; the
+        quantization-aware forward does the same in JAX): ``clip(floor(v + 1/2), lo, hi)``, ``sign`` for
+        bipolar channels."""
+        lo, hi, bip = self.w_lo[:, None], self.w_hi[:, None], self.w_bipolar[:, None]
+        return np.where(bip, np.where(v >= 0, 1.0, -1.0), np.clip(np.floor(v + 0.5), lo, hi))
 
     def sum_bound(self, taps: int) -> float:
         """Largest |sum of products| of one output (``taps`` elements per channel): the bias code is clipped

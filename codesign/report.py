@@ -33,8 +33,9 @@ def _histogram(layers, prec_list) -> list[dict]:
 def _size(cfg: Config, layers, q) -> dict:
     weights = sum(L.weights for L in layers)
     biases = sum(L.cout for L in layers)
-    code_bits = max(1, math.ceil(math.log2(max(2, len(cfg.mode_precisions)))))
-    side = biases * cfg.acc_width + sum(L.cin for L in layers) * (32 + code_bits)   # preloads, multipliers, codes
+    code_bits = max(1, math.ceil(math.log2(len(cfg.mode_precisions)))) if cfg.mixes_in_reduction else 0
+    side = (biases * cfg.acc_width + sum(L.cin for L in layers[1:]) * (32 + 6)       # preloads, multipliers, shifts
+            + sum(L.cin for L in layers) * code_bits)                                # precision codes
     return {"weights": weights, "fp32_bits": FP32_BITS * (weights + biases), "fp32_weight_bits": FP32_BITS * weights,
             "int8_weight_bits": 8 * weights, "mixed_weight_bits": q.assignment.weight_bits,
             "mean_weight_bits": q.assignment.mean_bits, "side_bits": side,

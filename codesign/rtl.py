@@ -41,10 +41,11 @@ def check_on_rtl(cfg, inf: Inference, images: int, *, sim: str, out_dir: str | P
     expected = np.concatenate(inf.expected)
     ops_file = out / "network_ops.npz"
     save_ops(ops_file, ops)
+    values_file = out / f"values_{sim}.npy"
+    values_file.unlink(missing_ok=True)          # never compare an earlier run's read-outs
     t0 = time.perf_counter()
     res = run_regression(cfg, sim=sim, out_dir=out, ops_file=ops_file, mode=mode, fast_build=True)
     seconds = time.perf_counter() - t0
-    values_file = out / f"values_{sim}.npy"
     got = np.load(values_file, allow_pickle=True) if values_file.exists() else np.zeros(0, dtype=object)
     bad_images = mismatching_images(got, len(expected), inf.logits[:images])
     scoreboard = sum(t["mismatches"] for t in res.tests) if res.tests else len(expected)

@@ -33,7 +33,7 @@ def fit(forward: Callable, trainable: dict, frozen, x: np.ndarray, y: np.ndarray
     jax = require("jax")
     optax = require("optax")
     n = len(x)
-    steps_per_epoch = max(1, -(-n // batch))
+    steps_per_epoch = max(1, n // batch)          # the loop below drops a last partial batch
     sched = optax.cosine_decay_schedule(lr, max(1, epochs * steps_per_epoch))
     opt = optax.chain(optax.clip_by_global_norm(5.0), optax.adam(sched))
     loss = _loss_fn(forward, weight_decay)

@@ -471,6 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _codesign_parser(sub) -> None:
     from mixlane.codesign.data import DATASETS
+    from mixlane.codesign.flow import Options
+    from mixlane.sim_tb.runner import SIMULATORS
+
+    d = Options()
 
     p = sub.add_parser("codesign", help="train a network for the configuration, compile it, run it on the RTL",
                        description="Train a small network on a bundled dataset, assign input-channel precisions of "
@@ -480,17 +484,17 @@ def _codesign_parser(sub) -> None:
                                    "DIR (accuracy fp32 / INT8 / mixed, compression, cycles vs the INT8 baseline "
                                    "datapath, dataflow, energy with --synth-report). Needs mixlane[codesign].")
     _config_args(p)
-    p.add_argument("--dataset", default="digits", help=f"one of {', '.join(DATASETS)} (default: %(default)s)")
+    p.add_argument("--dataset", default=d.dataset, help=f"one of {', '.join(DATASETS)} (default: %(default)s)")
     p.add_argument("--model", metavar="SPEC", help="cnn:C1,C2s2,... or mlp:H1,... (default: cnn:16,64 for "
                                                     "images, mlp:32 for features)")
     p.add_argument("--budget", type=float, metavar="BITS",
                    help="mean bits per weight (default: 5/8 of the widest precision of the mode)")
-    p.add_argument("--epochs", type=int, default=80, help="float training passes (default: %(default)s)")
-    p.add_argument("--qat-epochs", type=int, default=60, help="fine-tuning passes (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="split, initialisation and batch order (default: 0)")
-    p.add_argument("--rtl-images", type=int, default=20,
+    p.add_argument("--epochs", type=int, default=d.epochs, help="float training passes (default: %(default)s)")
+    p.add_argument("--qat-epochs", type=int, default=d.qat_epochs, help="fine-tuning passes (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=d.seed, help="split, initialisation and batch order (default: 0)")
+    p.add_argument("--rtl-images", type=int, default=d.rtl_images,
                    help="test images run on the generated Verilog (0: none; default: %(default)s)")
-    p.add_argument("--sim", choices=("icarus", "verilator"), default="icarus",
+    p.add_argument("--sim", choices=SIMULATORS, default=d.sim,
                    help="simulator of the RTL check (default: %(default)s)")
     p.add_argument("--synth-report", metavar="FILE", help="report.json of `mixlane synth` for this configuration: "
                                                           "energy per inference")

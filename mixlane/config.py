@@ -243,6 +243,12 @@ class Config:
             return tuple(sorted(self.channel_levels))
         return self.precisions
 
+    @property
+    def mixes_in_reduction(self) -> bool:
+        """Whether the elements of one reduction (a dot product over several registers) may have different
+        precisions: every mode but ``uniform``, which holds one precision per reduction."""
+        return self.precision_mode != "uniform"
+
     def element_range(self, p: int, operand: str) -> tuple[int, int]:
         """Inclusive value range of a ``p``-bit element of ``operand`` ('a' activation or 'w' weight)."""
         if p == 1:

@@ -108,6 +108,8 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
         ops_file = Path(ops_file).resolve()
         if not ops_file.is_file():
             raise ToolError(f"ops_file: {str(ops_file)!r} not found; write it with stimulus.save_ops")
+        if scenarios and list(scenarios) != ["file"]:
+            raise ToolError("scenarios: an ops_file run has the one scenario 'file'; drop the scenarios")
         scenarios = ["file"]
     scenarios = list(scenarios or stimulus.DEFAULT_SCENARIOS)
     unknown = [s for s in scenarios if s not in stimulus.SCENARIOS]

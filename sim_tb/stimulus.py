@@ -377,7 +377,6 @@ def _tensor_ops(cfg: Config, rng: np.random.Generator, keep: float) -> Ops:
     return ops
 
 
-#: name -> (builder(cfg, rng, vectors), idle probability, output-ready probability)
 def save_ops(path, ops: Ops) -> None:
     """Write ``ops`` as an ``.npz`` file (the ``file`` scenario's input)."""
     np.savez_compressed(path, **{f: getattr(ops, f) for f in _OPS_FIELDS})
@@ -398,6 +397,7 @@ def _file_ops(cfg: Config, rng: np.random.Generator, n: int) -> Ops:
     return load_ops(os.environ[OPS_FILE_ENV])
 
 
+#: name -> (builder(cfg, rng, vectors), idle probability, output-ready probability)
 SCENARIOS = {
     "random": (lambda cfg, rng, n: random_ops(cfg, rng, n), 0.0, 1.0),
     "random_stalls": (lambda cfg, rng, n: Ops.concat([random_ops(cfg, rng, max(64, n // 4)),
