@@ -388,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _mutate_parser(sub)
     _codesign_parser(sub)
+    _sweep_parser(sub)
 
     from mixlane.synth.tools import DEFAULT_CLOCK_NS, DEFAULT_LIBERTY, DEFAULT_YOSYS
 
@@ -518,6 +519,62 @@ def cmd_codesign(args) -> int:
     if rep["status"] != "ok":
         return 0
     return 0 if rep["rtl"].get("mismatches", 0) == 0 and rep["rtl"].get("passed", True) else 1
+
+
+def _sweep_parser(sub) -> None:
+    from mixlane.sweep.run import EXECUTORS
+
+    p = sub.add_parser("sweep", help="run steps over a design space (TOML spec): cached, resumable, one table",
+                       description="Run the spec's steps (generate, verify, prove, synth, codesign) on every point of "
+                                   "its axes; each point and step lands in DIR/points/<config hash>/<step>/ and is "
+                                   "reused on a rerun when nothing it depends on changed; failing points are "
+                                   "recorded and the sweep goes on. Writes DIR/results.csv, results.json and "
+                                   "results.sqlite. Exit 1 when a point failed.")
+    p.add_argument("spec", metavar="SPEC.toml", help="the sweep spec (docs/sweep.md)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="sweep folder (resumes when it exists)")
+    p.add_argument("--jobs", type=int, default=1, help="points run at once (default: %(default)s)")
+    p.add_argument("--executor", choices=EXECUTORS, default="local", help="where points run (default: local "
+                                                                           "worker processes)")
+    p.add_argument("--retry-failed", action="store_true", help="run failed and timed-out points again")
+    p.set_defaults(func=cmd_sweep)
+
+
+def cmd_sweep(args) -> int:
+    from tqdm import tqdm
+
+    from mixlane.sweep import SweepError
+    from mixlane.sweep.run import run_sweep
+    from mixlane.sweep.spec import load_spec, points
+    from mixlane.sweep.table import rows, write_table
+
+    if args.jobs < 1:
+        raise CliError(f"--jobs: {args.jobs} is not allowed; use a positive count")
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"-o: {str(out)!r} exists and is not a folder")
+    try:
+        spec = load_spec(args.spec)
+        pts = points(spec)
+    except SweepError as exc:
+        raise CliError(str(exc)) from None
+    for p in pts:
+        if p.config is None:
+            print(f"point {p.index} ({p.label}): skipped: {p.error}", file=sys.stderr)
+    bar = tqdm(total=sum(p.config is not None for p in pts), unit="point", dynamic_ncols=True)
+
+    def progress(c: dict) -> None:
+        bar.update(1)
+        bar.set_postfix(failed=c["failed"], cached=c["cached"], invalid=c["invalid"])
+    outcomes = run_sweep(spec, out, jobs=args.jobs, retry_failed=args.retry_failed, progress=progress)
+    bar.close()
+    out.mkdir(parents=True, exist_ok=True)
+    files = write_table(rows(pts, outcomes), out)
+    failed = [o for o in outcomes if o["status"] in ("failed", "timeout")]
+    for o in failed:
+        print(f"point {o['point']} ({pts[o['point']].label}): {o['status']}: {o['error']}", file=sys.stderr)
+    print(f"{len(pts)} points: {sum(o['status'] == 'ok' for o in outcomes)} ok, {len(failed)} failed, "
+          f"{sum(o['status'] == 'invalid' for o in outcomes)} invalid; wrote {', '.join(str(f) for f in files)}")
+    return 1 if failed else 0
 
 
 def _early_plugins(argv: list[str]) -> None:

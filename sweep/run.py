@@ -1,0 +1,127 @@
+"""Running a sweep: every valid point is one job (its steps in order, each reused from the cache when its key
+matches), run by local worker processes, ``jobs`` at a time. A job is a ``python -m mixlane.sweep.worker``
+process, so a point that hangs is killed at the spec's ``timeout`` and recorded, and the sweep goes on; an
+interrupted sweep resumes from the results on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Callable
+
+from mixlane.config import Config
+from .cache import read_result, step_dir, step_key, write_result
+from .spec import Point, SweepSpec, points
+from .steps import STEPS
+
+__all__ = ["run_point", "run_sweep", "EXECUTORS"]
+
+EXECUTORS = ("local",)
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+
+
+def run_point(config: dict[str, Any], steps: list[str], options: dict[str, dict], out: str,
+              retry_failed: bool = False) -> list[dict[str, Any]]:
+    """Run (or reuse) the steps of one configuration; stops at the first failing step. Step output goes to
+    ``step.log`` in the step's folder. Returns one result dict per step reached."""
+    cfg = Config.from_dict(config)
+    results = []
+    for name in steps:
+        step = STEPS[name]
+        opts = step.resolved(options.get(name, {}))
+        key = step_key(cfg.to_dict(), name, opts)
+        folder = step_dir(Path(out), cfg.content_hash, name)
+        prev = read_result(folder)
+        if prev and prev.get("key") == key and (prev["status"] == "ok" or not retry_failed):
+            results.append({**prev, "cached": True})
+            if prev["status"] != "ok":
+                break
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        res = _run_step(step, cfg, folder, opts, key)
+        write_result(folder, res)
+        results.append({**res, "cached": False})
+        if res["status"] != "ok":
+            break
+    return results
+
+
+def _run_step(step, cfg: Config, folder: Path, opts: dict, key: str) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    log = folder / "step.log"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log, "w") as fh:
+        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), 2)
+        try:
+            metrics, status, error = step.run(cfg, folder, **opts), "ok", ""
+        except Exception as exc:   # a failing point is recorded, never fatal to the sweep
+            traceback.print_exc()
+            metrics, status, error = {}, "failed", _one_line(exc)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+    return {"step": step.name, "key": key, "status": status, "metrics": metrics, "error": error,
+            "seconds": round(time.perf_counter() - t0, 3), "log": str(log)}
+
+
+def _job(point: Point, spec: SweepSpec, out: Path, retry_failed: bool) -> dict[str, Any]:
+    """One point in a worker process (killed after ``spec.timeout`` seconds)."""
+    args = {"config": point.config.to_dict(), "steps": list(spec.steps), "options": spec.options,
+            "out": str(out), "retry_failed": retry_failed}
+    with tempfile.TemporaryDirectory() as tmp:
+        a, r = Path(tmp) / "args.json", Path(tmp) / "results.json"
+        a.write_text(json.dumps(args))
+        try:
+            proc = subprocess.run([sys.executable, "-m", "mixlane.sweep.worker", str(a), str(r)],
+                                  capture_output=True, text=True, timeout=spec.timeout)
+        except subprocess.TimeoutExpired:
+            return {"point": point.index, "status": "timeout",
+                    "error": f"timeout: the point's steps took more than {spec.timeout:g} s"}
+        if proc.returncode != 0 or not r.exists():
+            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            return {"point": point.index, "status": "failed", "error": f"worker exited {proc.returncode}: {tail}"}
+        steps = json.loads(r.read_text())
+    status = "ok" if all(s["status"] == "ok" for s in steps) and len(steps) == len(spec.steps) else "failed"
+    return {"point": point.index, "status": status, "steps": steps,
+            "error": next((f"{s['step']}: {s['error']}" for s in steps if s["status"] != "ok"), "")}
+
+
+def run_sweep(spec: SweepSpec, out: str | Path, *, jobs: int = 1, retry_failed: bool = False,
+              progress: Callable[[dict], None] | None = None) -> list[dict[str, Any]]:
+    """Run every valid point; returns one outcome per point (invalid ones with their configuration error).
+    ``progress`` is called after each point with the running counts."""
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    pts = points(spec)
+    outcomes: dict[int, dict] = {p.index: {"point": p.index, "status": "invalid", "error": p.error}
+                                 for p in pts if p.config is None}
+    counts = {"done": 0, "failed": 0, "cached": 0, "invalid": len(outcomes), "total": len(pts)}
+    valid = [p for p in pts if p.config is not None]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(_job, p, spec, out, retry_failed): p for p in valid}
+        for fut in as_completed(futures):
+            res = fut.result()
+            outcomes[res["point"]] = res
+            counts["done"] += 1
+            counts["failed"] += res["status"] != "ok"
+            counts["cached"] += bool(res.get("steps")) and all(s.get("cached") for s in res["steps"])
+            if progress:
+                progress(dict(counts))
+    return [outcomes[p.index] for p in pts]

@@ -1,0 +1,108 @@
+"""The sweep steps: one function each, ``run(cfg, folder, **options) -> metrics`` (a flat JSON table of
+numbers and strings that becomes the point's columns), registered in :data:`STEPS`. A step raises to fail.
+
+Adding a step is one function and one :func:`register` call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .spec import SweepError
+
+__all__ = ["Step", "STEPS", "register"]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[..., dict[str, Any]]
+    options: dict[str, Any]           # allowed keyword options and their defaults
+    summary: str
+
+    def check_options(self, opts: dict[str, Any]) -> None:
+        bad = sorted(set(opts) - set(self.options))
+        if bad:
+            raise SweepError(f"options.{self.name}.{bad[0]}: not an option of step {self.name!r}; use "
+                             f"{sorted(self.options) or 'none'}")
+
+    def resolved(self, opts: dict[str, Any]) -> dict[str, Any]:
+        return {**self.options, **opts}
+
+
+STEPS: dict[str, Step] = {}
+
+
+def register(name: str, summary: str, **options: Any):
+    def deco(fn):
+        STEPS[name] = Step(name, fn, options, summary)
+        return fn
+    return deco
+
+
+@register("generate", "Verilog of the configuration: lines and bytes")
+def _generate(cfg, folder: Path) -> dict[str, Any]:
+    from mixlane.rtl.generate import write_design
+
+    path = write_design(cfg, folder)
+    text = Path(path).read_text()
+    return {"verilog_lines": text.count("\n"), "verilog_bytes": len(text.encode())}
+
+
+@register("verify", "cocotb regression against the golden model", sim="icarus", vectors=500, seed=1, mode="bulk")
+def _verify(cfg, folder: Path, *, sim: str, vectors: int, seed: int, mode: str) -> dict[str, Any]:
+    from mixlane.sim_tb.runner import run_regression
+
+    res = run_regression(cfg, sim=sim, out_dir=folder, vectors=vectors, seed=seed, mode=mode, fast_build=True)
+    if not res.passed:
+        raise RuntimeError(f"regression failed: {res.failures[:1] or 'see ' + res.log}")
+    return {"verify_passed": True, "verify_results": res.checked_results,
+            "verify_coverage": res.coverage.get("total", {}).get("coverage") if res.coverage else None}
+
+
+@register("prove", "formal proof of every lane (Yosys sat)", timeout=600.0)
+def _prove(cfg, folder: Path, *, timeout: float) -> dict[str, Any]:
+    from mixlane.formal import prove
+
+    report = prove(cfg, folder, timeout=timeout)
+    bad = [p for p in report.proofs if p.status != "proved"]
+    if bad:
+        raise RuntimeError(f"proof of {bad[0].module} at {bad[0].precision} bits: {bad[0].status}")
+    return {"prove_proofs": len(report.proofs), "prove_seconds": round(sum(p.seconds for p in report.proofs), 2)}
+
+
+@register("synth", "Yosys area, OpenSTA Fmax, power per precision against the INT8 baseline",
+          clock_ns=10.0, zero_fraction=0.5, power_ops=400, window=256, warmup=32, seed=1)
+def _synth(cfg, folder: Path, **opts: Any) -> dict[str, Any]:
+    from mixlane.synth.cache import default_cache_dir
+    from mixlane.synth.render import write_reports
+    from mixlane.synth.report import run_synth
+
+    rep = run_synth(cfg, folder, cache_dir=default_cache_dir(), **opts)
+    write_reports(rep, folder)
+    d, b = rep["designs"]["config"], rep["designs"]["baseline"]
+    out: dict[str, Any] = {"area_um2": d["area_um2"], "fmax_mhz": d["timing"]["fmax_mhz"],
+                           "baseline_area_um2": b["area_um2"]}
+    for p, row in d["precisions"].items():
+        out[f"macs_per_cycle_{p}b"] = row.get("macs_per_cycle")
+        out[f"pj_per_mac_{p}b"] = row.get("pj_per_mac")
+    for block, row in d.get("blocks", {}).items():
+        out[f"area_{block}_um2"] = row.get("area_um2")
+    return out
+
+
+@register("codesign", "train, compile and run a network (mixlane codesign)", dataset="digits", model=None,
+          budget=None, epochs=80, qat_epochs=60, seed=0, rtl_images=4, sim="icarus")
+def _codesign(cfg, folder: Path, **opts: Any) -> dict[str, Any]:
+    from mixlane.codesign.flow import Options, codesign
+
+    rep = codesign(cfg, Options(**opts), folder, log=lambda s: None)
+    out = {"codesign_status": rep["status"], "acc_fp32": rep["accuracy"]["fp32"], "acc_int8": rep["accuracy"]["int8"],
+           "acc_mixed": rep["accuracy"]["mixed"], "compression_vs_fp32": rep["compression"]["vs_fp32"],
+           "cycles": rep["cycles"]["config"], "cycles_int8": rep["cycles"]["int8_baseline"],
+           "rtl_mismatches": rep["rtl"].get("mismatches")}
+    if rep.get("energy"):
+        out["pj_per_inference"] = rep["energy"]["config"]["pj"]
+    return out
