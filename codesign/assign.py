@@ -52,7 +52,8 @@ def _act_step(x: np.ndarray, hi: float) -> float:
 def _weight_steps(v: np.ndarray, q: LayerQuant, shared: bool) -> np.ndarray:
     """MSE-optimal ``s_w`` per row of effective weights ``v (O, C, taps)`` (one for all rows if ``shared``)."""
     reach = np.where(v >= 0, q.w_hi[None, :, None], -q.w_lo[None, :, None])   # largest code in v's direction
-    top = (np.abs(v) / np.maximum(reach, 1e-12)).reshape(len(v), -1).max(axis=1)     # unclipped step per row
+    ratio = np.where(reach > 0, np.abs(v) / np.maximum(reach, 1e-12), 0.0)   # no code on that side (unipolar 1 bit)
+    top = ratio.reshape(len(v), -1).max(axis=1)                                  # unclipped step per row
     if shared:
         top = np.full(len(v), top.max())
     top = np.where(top > 0, top, 1.0)

@@ -227,3 +227,17 @@ def test_mlp_on_images_and_tabular_data(tmp_path):
     rep = codesign(CH3, Options(dataset="wine", epochs=2, qat_epochs=1, rtl_images=0), tmp_path / "wine",
                    log=lambda s: None)
     assert rep["status"] == "ok" and rep["dataset"]["classes"] == 3 and rep["model"]["spec"] == "mlp:32"
+
+
+def test_weight_steps_ignore_the_side_a_code_cannot_reach():
+    """Unipolar 1-bit weights hold 0 or 1: negative weights must not drive the step to infinity (a preset whose
+    classifier trained to chance level before this was fixed)."""
+    cfg = preset("multi-output")                          # binary = unipolar
+    layers = model.parse_model("mlp:4", (6,), 3)
+    params = model.init_params(layers, 0)
+    x = np.random.default_rng(0).uniform(0, 1, (32, 6)).astype(np.float32)
+    inputs = model.layer_inputs(layers, params, x)
+    steps = assign.fit_steps(cfg, layers, params, inputs, [np.full(L.cin, 1) for L in layers])
+    for L, p, s in zip(layers, params, steps):
+        sw = np.exp(s["log_sw"])
+        assert np.all(np.isfinite(sw)) and sw.max() <= np.abs(p["w"]).max() * np.exp(s["log_sa"]).max() * 2
