@@ -223,11 +223,32 @@ def cmd_report(args) -> int:
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise CliError(f"-o: {str(out)!r} exists and is not a folder")
+    sweeps = [d for d in args.dirs if (Path(d) / "results.json").is_file()]
+    if sweeps:
+        return _report_sweeps(sweeps, [d for d in args.dirs if d not in sweeps], out, args.title)
     try:
         paths = compare_reports(args.dirs, out, title=args.title, progress=_progress)
     except OSError as exc:
         raise CliError(f"{exc.filename or out}: {exc.strerror or exc}") from None
     print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _report_sweeps(sweeps: list[str], others: list[str], out: Path, title: str | None) -> int:
+    """``mixlane report`` on sweep folders: their tables merged into one HTML report."""
+    from mixlane.sweep.html import write_html
+
+    if others:
+        raise CliError(f"{others[0]}: give either sweep folders (with results.json) or synth folders, not both")
+    table = []
+    for d in sweeps:
+        try:
+            rows = json.loads((Path(d) / "results.json").read_text())
+        except ValueError:
+            raise CliError(f"{d}/results.json: not a sweep table; rerun mixlane sweep") from None
+        table += [{"sweep": str(d), **r} for r in rows]
+    path = write_html(table, out, title=title or "mixlane sweeps")
+    print(f"wrote {path}")
     return 0
 
 
@@ -439,11 +460,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder (reports and work folders)")
     p.set_defaults(func=cmd_synth)
 
-    p = sub.add_parser("report", help="compare mixlane synth runs: report.md, report.html and plots",
+    p = sub.add_parser("report", help="compare mixlane synth runs (or sweep folders): report.md, report.html, plots",
                        description="Read DIR/report.json of each run and write OUT/report.md, OUT/report.html and "
                                    "plots (PNG, SVG): area per block, MACs/cycle/mm^2 and pJ/MAC per precision "
                                    "against the INT8 baseline.")
-    p.add_argument("dirs", nargs="+", metavar="DIR", help="folders written by mixlane synth")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="folders written by mixlane synth, or by mixlane sweep (results.json)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
     p.add_argument("--title", help="page title")
     p.set_defaults(func=cmd_report)
@@ -535,6 +556,8 @@ def _sweep_parser(sub) -> None:
     p.add_argument("--jobs", type=int, default=1, help="points run at once (default: %(default)s)")
     p.add_argument("--executor", choices=EXECUTORS, default="local", help="where points run (default: local "
                                                                            "worker processes)")
+    p.add_argument("--address", metavar="ADDR", help="Ray cluster address (ray://host:10001 or host:6379) for "
+                                                      "--executor ray; default: a local Ray with --jobs CPUs")
     p.add_argument("--retry-failed", action="store_true", help="run failed and timed-out points again")
     p.set_defaults(func=cmd_sweep)
 
@@ -545,6 +568,7 @@ def cmd_sweep(args) -> int:
     from mixlane.sweep import SweepError
     from mixlane.sweep.run import run_sweep
     from mixlane.sweep.spec import load_spec, points
+    from mixlane.sweep.html import write_html
     from mixlane.sweep.table import rows, write_table
 
     if args.jobs < 1:
@@ -565,10 +589,16 @@ def cmd_sweep(args) -> int:
     def progress(c: dict) -> None:
         bar.update(1)
         bar.set_postfix(failed=c["failed"], cached=c["cached"], invalid=c["invalid"])
-    outcomes = run_sweep(spec, out, jobs=args.jobs, retry_failed=args.retry_failed, progress=progress)
-    bar.close()
+    try:
+        outcomes = run_sweep(spec, out, jobs=args.jobs, retry_failed=args.retry_failed, executor=args.executor,
+                             address=args.address, progress=progress)
+    except SweepError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        bar.close()
     out.mkdir(parents=True, exist_ok=True)
-    files = write_table(rows(pts, outcomes), out)
+    table = rows(pts, outcomes)
+    files = write_table(table, out) + [write_html(table, out, title=f"mixlane sweep {Path(args.spec).name}")]
     failed = [o for o in outcomes if o["status"] in ("failed", "timeout")]
     for o in failed:
         print(f"point {o['point']} ({pts[o['point']].label}): {o['status']}: {o['error']}", file=sys.stderr)

@@ -31,7 +31,7 @@ stamp=.venv/.mixlane-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing mixlane and its dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test,codesign]"
+  .venv/bin/python -m pip install -q -e ".[test,codesign,ray]"
   touch "$stamp"
 fi
 # cocotb embeds Python in the simulator: it needs the shared libpython

@@ -1,5 +1,5 @@
 """Running a sweep: every valid point is one job (its steps in order, each reused from the cache when its key
-matches), run by local worker processes, ``jobs`` at a time. A job is a ``python -m mixlane.sweep.worker``
+matches), run by local worker threads ``jobs`` at a time or by Ray tasks. A job is a ``python -m mixlane.sweep.worker``
 process, so a point that hangs is killed at the spec's ``timeout`` and recorded, and the sweep goes on; an
 interrupted sweep resumes from the results on disk."""
 
@@ -18,12 +18,12 @@ from typing import Any, Callable
 
 from mixlane.config import Config
 from .cache import read_result, step_dir, step_key, write_result
-from .spec import Point, SweepSpec, points
+from .spec import Point, SweepError, SweepSpec, points
 from .steps import STEPS
 
 __all__ = ["run_point", "run_sweep", "EXECUTORS"]
 
-EXECUTORS = ("local",)
+EXECUTORS = ("local", "ray")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -104,9 +104,14 @@ def _job(point: Point, spec: SweepSpec, out: Path, retry_failed: bool) -> dict[s
 
 
 def run_sweep(spec: SweepSpec, out: str | Path, *, jobs: int = 1, retry_failed: bool = False,
+              executor: str = "local", address: str | None = None,
               progress: Callable[[dict], None] | None = None) -> list[dict[str, Any]]:
     """Run every valid point; returns one outcome per point (invalid ones with their configuration error).
-    ``progress`` is called after each point with the running counts."""
+    ``executor``: ``local`` (``jobs`` worker processes) or ``ray`` (one Ray task per point, each starting the
+    same worker process; ``address`` of a cluster, else a local Ray with ``jobs`` CPUs). ``progress`` is called
+    after each point with the running counts."""
+    if executor not in EXECUTORS:
+        raise SweepError(f"--executor: {executor!r} is not an executor; use one of {list(EXECUTORS)}")
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     pts = points(spec)
@@ -114,14 +119,39 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, jobs: int = 1, retry_failed: 
                                  for p in pts if p.config is None}
     counts = {"done": 0, "failed": 0, "cached": 0, "invalid": len(outcomes), "total": len(pts)}
     valid = [p for p in pts if p.config is not None]
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(_job, p, spec, out, retry_failed): p for p in valid}
-        for fut in as_completed(futures):
-            res = fut.result()
-            outcomes[res["point"]] = res
-            counts["done"] += 1
-            counts["failed"] += res["status"] != "ok"
-            counts["cached"] += bool(res.get("steps")) and all(s.get("cached") for s in res["steps"])
-            if progress:
-                progress(dict(counts))
+    run = _run_ray if executor == "ray" else _run_local
+    for res in run(valid, spec, out, retry_failed, jobs, address):
+        outcomes[res["point"]] = res
+        counts["done"] += 1
+        counts["failed"] += res["status"] != "ok"
+        counts["cached"] += bool(res.get("steps")) and all(s.get("cached") for s in res["steps"])
+        if progress:
+            progress(dict(counts))
     return [outcomes[p.index] for p in pts]
+
+
+def _run_local(valid: list[Point], spec: SweepSpec, out: Path, retry_failed: bool, jobs: int, address):
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(_job, p, spec, out, retry_failed) for p in valid]
+        for fut in as_completed(futures):
+            yield fut.result()
+
+
+def _run_ray(valid: list[Point], spec: SweepSpec, out: Path, retry_failed: bool, jobs: int, address):
+    try:
+        import ray
+    except ImportError:
+        raise SweepError("--executor ray: Ray is not installed; pip install 'mixlane[ray]'") from None
+    started = not ray.is_initialized()
+    if started:
+        kw = {"address": address} if address else {"num_cpus": max(1, jobs)}
+        ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **kw)
+    try:
+        task = ray.remote(num_cpus=1, max_retries=0)(_job)
+        pending = [task.remote(p, spec, out, retry_failed) for p in valid]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(done[0])
+    finally:
+        if started:
+            ray.shutdown()
