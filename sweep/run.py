@@ -39,7 +39,7 @@ def run_point(config: dict[str, Any], steps: list[str], options: dict[str, dict]
     for name in steps:
         step = STEPS[name]
         opts = step.resolved(options.get(name, {}))
-        key = step_key(cfg.to_dict(), name, opts)
+        key = step_key(cfg.to_dict(), name, opts, step.packages)
         folder = step_dir(Path(out), cfg.content_hash, name)
         prev = read_result(folder)
         if prev and prev.get("key") == key and (prev["status"] == "ok" or not retry_failed):

@@ -21,6 +21,7 @@ class Step:
     run: Callable[..., dict[str, Any]]
     options: dict[str, Any]           # allowed keyword options and their defaults
     summary: str
+    packages: tuple[str, ...] = ()    # mixlane packages whose code the step runs (its cache key covers them)
 
     def check_options(self, opts: dict[str, Any]) -> None:
         bad = sorted(set(opts) - set(self.options))
@@ -35,14 +36,20 @@ class Step:
 STEPS: dict[str, Step] = {}
 
 
-def register(name: str, summary: str, **options: Any):
+def register(name: str, summary: str, packages: tuple[str, ...] = (), **options: Any):
+    """Register ``fn(cfg, folder, **options)`` as step ``name``; ``packages``: the mixlane packages it runs
+    beyond the configuration and the golden model (``mixlane.rtl``, ``mixlane.sim_tb``, ...)."""
     def deco(fn):
-        STEPS[name] = Step(name, fn, options, summary)
+        STEPS[name] = Step(name, fn, options, summary, tuple(packages))
         return fn
     return deco
 
 
-@register("generate", "Verilog of the configuration: lines and bytes")
+_RTL = ("mixlane.rtl",)
+_SIM = _RTL + ("mixlane.sim_tb",)
+
+
+@register("generate", "Verilog of the configuration: lines and bytes", packages=_RTL)
 def _generate(cfg, folder: Path) -> dict[str, Any]:
     from mixlane.rtl.generate import write_design
 
@@ -51,7 +58,7 @@ def _generate(cfg, folder: Path) -> dict[str, Any]:
     return {"verilog_lines": text.count("\n"), "verilog_bytes": len(text.encode())}
 
 
-@register("verify", "cocotb regression against the golden model", sim="icarus", vectors=500, seed=1, mode="bulk")
+@register("verify", "cocotb regression against the golden model", packages=_SIM, sim="icarus", vectors=500, seed=1, mode="bulk")
 def _verify(cfg, folder: Path, *, sim: str, vectors: int, seed: int, mode: str) -> dict[str, Any]:
     from mixlane.sim_tb.runner import run_regression
 
@@ -62,7 +69,7 @@ def _verify(cfg, folder: Path, *, sim: str, vectors: int, seed: int, mode: str) 
             "verify_coverage": res.coverage.get("total", {}).get("coverage") if res.coverage else None}
 
 
-@register("prove", "formal proof of every lane (Yosys sat)", timeout=600.0)
+@register("prove", "formal proof of every lane (Yosys sat)", packages=_RTL + ("mixlane.formal",), timeout=600.0)
 def _prove(cfg, folder: Path, *, timeout: float) -> dict[str, Any]:
     from mixlane.formal import prove
 
@@ -74,7 +81,7 @@ def _prove(cfg, folder: Path, *, timeout: float) -> dict[str, Any]:
 
 
 @register("synth", "Yosys area, OpenSTA Fmax, power per precision against the INT8 baseline",
-          clock_ns=10.0, zero_fraction=0.5, power_ops=400, window=256, warmup=32, seed=1)
+          packages=_SIM + ("mixlane.synth",), clock_ns=10.0, zero_fraction=0.5, power_ops=400, window=256, warmup=32, seed=1)
 def _synth(cfg, folder: Path, **opts: Any) -> dict[str, Any]:
     from mixlane.synth.cache import default_cache_dir
     from mixlane.synth.render import write_reports
@@ -93,7 +100,8 @@ def _synth(cfg, folder: Path, **opts: Any) -> dict[str, Any]:
     return out
 
 
-@register("codesign", "train, compile and run a network (mixlane codesign)", dataset="digits", model=None,
+@register("codesign", "train, compile and run a network (mixlane codesign)",
+          packages=_SIM + ("mixlane.codesign",), dataset="digits", model=None,
           budget=None, epochs=80, qat_epochs=60, seed=0, rtl_images=4, sim="icarus")
 def _codesign(cfg, folder: Path, **opts: Any) -> dict[str, Any]:
     from mixlane.codesign.flow import Options, codesign
