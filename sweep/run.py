@@ -106,7 +106,8 @@ def _job(point: Point, spec: SweepSpec, out: Path, retry_failed: bool) -> dict[s
 def run_sweep(spec: SweepSpec, out: str | Path, *, jobs: int = 1, retry_failed: bool = False,
               executor: str = "local", address: str | None = None,
               progress: Callable[[dict], None] | None = None) -> list[dict[str, Any]]:
-    """Run every valid point; returns one outcome per point (invalid ones with their configuration error).
+    """Run every valid point (points that are the same configuration once); returns one outcome per point
+    (invalid ones with their configuration error).
     ``executor``: ``local`` (``jobs`` worker processes) or ``ray`` (one Ray task per point, each starting the
     same worker process; ``address`` of a cluster, else a local Ray with ``jobs`` CPUs). ``progress`` is called
     after each point with the running counts."""
@@ -118,15 +119,19 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, jobs: int = 1, retry_failed: 
     outcomes: dict[int, dict] = {p.index: {"point": p.index, "status": "invalid", "error": p.error}
                                  for p in pts if p.config is None}
     counts = {"done": 0, "failed": 0, "cached": 0, "invalid": len(outcomes), "total": len(pts)}
-    valid = [p for p in pts if p.config is not None]
+    same: dict[str, list[Point]] = {}          # points that are the same configuration run once
+    for p in pts:
+        if p.config is not None:
+            same.setdefault(p.config.content_hash, []).append(p)
     run = _run_ray if executor == "ray" else _run_local
-    for res in run(valid, spec, out, retry_failed, jobs, address):
-        outcomes[res["point"]] = res
-        counts["done"] += 1
-        counts["failed"] += res["status"] != "ok"
-        counts["cached"] += bool(res.get("steps")) and all(s.get("cached") for s in res["steps"])
-        if progress:
-            progress(dict(counts))
+    for res in run([group[0] for group in same.values()], spec, out, retry_failed, jobs, address):
+        for p in same[pts[res["point"]].config.content_hash]:
+            outcomes[p.index] = {**res, "point": p.index}
+            counts["done"] += 1
+            counts["failed"] += res["status"] != "ok"
+            counts["cached"] += bool(res.get("steps")) and all(s.get("cached") for s in res["steps"])
+            if progress:
+                progress(dict(counts))
     return [outcomes[p.index] for p in pts]
 
 

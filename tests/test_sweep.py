@@ -170,3 +170,12 @@ def test_example_specs_are_valid(name):
 
     pts = points(load_spec(Path(__file__).resolve().parents[1] / "examples" / name))
     assert pts and all(p.config is not None for p in pts), [p.error for p in pts if p.config is None]
+
+
+def test_points_that_are_the_same_configuration_run_once(tmp_path):
+    # an axis listing one value twice: two points, one configuration
+    spec = parse_spec({"steps": ["generate"], "base": {"preset": "default", "width": 32},
+                       "axes": {"outputs": [1, 1]}})
+    res = run_sweep(spec, tmp_path, jobs=2)
+    assert [o["point"] for o in res] == [0, 1] and res[0]["steps"] == res[1]["steps"]
+    assert len(list((tmp_path / "points").iterdir())) == 1
