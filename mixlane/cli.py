@@ -547,7 +547,7 @@ def _sweep_parser(sub) -> None:
 
     p = sub.add_parser("sweep", help="run steps over a design space (TOML spec): cached, resumable, one table",
                        description="Run the spec's steps (generate, verify, prove, synth, codesign) on every point of "
-                                   "its axes; each point and step lands in DIR/points/<config hash>/<step>/ and is "
+                                   "its axes; each point and step lands in DIR/points/<config hash>/<step>-<options>/ and is "
                                    "reused on a rerun when nothing it depends on changed; failing points are "
                                    "recorded and the sweep goes on. Writes DIR/results.csv, results.json and "
                                    "results.sqlite. Exit 1 when a point failed.")

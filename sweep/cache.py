@@ -1,6 +1,6 @@
 """Where a point's step lands and when it can be reused.
 
-``DIR/points/<config hash>/<step>/result.json`` holds the step's key, status (``ok``, ``failed``, ``timeout``),
+``DIR/points/<config hash>/<step>-<options digest>/result.json`` holds the step's key, status (``ok``, ``failed``, ``timeout``),
 metrics, seconds and error; the step's files (Verilog, regression, reports, ``step.log``) sit beside it. The key
 is a SHA-256 over the configuration, the step and its resolved options, the versions of the tools and libraries
 the steps run, and the source files of the mixlane packages the step runs (:func:`code_digest`), so any change
@@ -76,8 +76,11 @@ def step_key(config: dict[str, Any], step: str, options: dict[str, Any], package
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def step_dir(out: Path, config_hash: str, step: str) -> Path:
-    return Path(out) / "points" / config_hash / step
+def step_dir(out: Path, config_hash: str, step: str, options: dict[str, Any]) -> Path:
+    """``DIR/points/<config hash>/<step>-<8 hex digits of the options>``: the same configuration run with other
+    options (another sweep in the same folder) gets its own folder."""
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return Path(out) / "points" / config_hash / f"{step}-{digest}"
 
 
 def read_result(folder: Path) -> dict[str, Any] | None:

@@ -40,7 +40,7 @@ def run_point(config: dict[str, Any], steps: list[str], options: dict[str, dict]
         step = STEPS[name]
         opts = step.resolved(options.get(name, {}))
         key = step_key(cfg.to_dict(), name, opts, step.packages)
-        folder = step_dir(Path(out), cfg.content_hash, name)
+        folder = step_dir(Path(out), cfg.content_hash, name, opts)
         prev = read_result(folder)
         if prev and prev.get("key") == key and (prev["status"] == "ok" or not retry_failed):
             results.append({**prev, "cached": True})
