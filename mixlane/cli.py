@@ -587,8 +587,8 @@ def cmd_sweep(args) -> int:
     bar = tqdm(total=sum(p.config is not None for p in pts), unit="point", dynamic_ncols=True)
 
     def progress(c: dict) -> None:
-        bar.update(1)
-        bar.set_postfix(failed=c["failed"], cached=c["cached"], invalid=c["invalid"])
+        bar.update(c["done"] - bar.n)
+        bar.set_postfix(running=c["running"], failed=c["failed"], cached=c["cached"], invalid=c["invalid"])
     try:
         outcomes = run_sweep(spec, out, jobs=args.jobs, retry_failed=args.retry_failed, executor=args.executor,
                              address=args.address, progress=progress)

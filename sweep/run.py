@@ -118,13 +118,19 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, jobs: int = 1, retry_failed: 
     pts = points(spec)
     outcomes: dict[int, dict] = {p.index: {"point": p.index, "status": "invalid", "error": p.error}
                                  for p in pts if p.config is None}
-    counts = {"done": 0, "failed": 0, "cached": 0, "invalid": len(outcomes), "total": len(pts)}
+    counts = {"done": 0, "failed": 0, "cached": 0, "running": 0, "invalid": len(outcomes), "total": len(pts)}
     same: dict[str, list[Point]] = {}          # points that are the same configuration run once
     for p in pts:
         if p.config is not None:
             same.setdefault(p.config.content_hash, []).append(p)
     run = _run_ray if executor == "ray" else _run_local
+    left = len(same)
+    counts["running"] = min(max(1, jobs), left)
+    if progress:
+        progress(dict(counts))
     for res in run([group[0] for group in same.values()], spec, out, retry_failed, jobs, address):
+        left -= 1
+        counts["running"] = min(max(1, jobs), left)
         for p in same[pts[res["point"]].config.content_hash]:
             outcomes[p.index] = {**res, "point": p.index}
             counts["done"] += 1
