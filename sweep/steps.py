@@ -100,12 +100,16 @@ def _synth(cfg, folder: Path, **opts: Any) -> dict[str, Any]:
     return out
 
 
-@register("codesign", "train, compile and run a network (mixlane codesign)",
+@register("codesign", "train, compile and run a network (mixlane codesign); with energy per inference when the "
+          "sweep runs synth before it",
           packages=_SIM + ("mixlane.codesign",), dataset="digits", model=None,
           budget=None, epochs=80, qat_epochs=60, seed=0, rtl_images=4, sim="icarus")
 def _codesign(cfg, folder: Path, **opts: Any) -> dict[str, Any]:
     from mixlane.codesign.flow import Options, codesign
 
+    synth = sorted(Path(folder).parent.glob("synth-*/report.json"))   # the point's own synth step, run before
+    if synth:
+        opts = {**opts, "synth_report": str(synth[-1])}
     rep = codesign(cfg, Options(**opts), folder, log=lambda s: None)
     out = {"codesign_status": rep["status"], "acc_fp32": rep["accuracy"]["fp32"], "acc_int8": rep["accuracy"]["int8"],
            "acc_mixed": rep["accuracy"]["mixed"], "compression_vs_fp32": rep["compression"]["vs_fp32"],
