@@ -13,7 +13,8 @@ from pathlib import Path
 from mixlane import architectures
 from mixlane.config import Config
 
-__all__ = ["SIMULATORS", "MODES", "ToolError", "RegressionResult", "run_regression", "check_simulator", "plugin_env"]
+__all__ = ["SIMULATORS", "MODES", "ToolError", "RegressionResult", "run_regression", "check_simulator", "plugin_env",
+           "quietly"]
 
 SIMULATORS = ("icarus", "verilator")
 MODES = ("bulk", "cycle")
@@ -190,7 +191,7 @@ def _build(runner, sim: str, mode: str, sources: list[Path], toplevel: str, buil
     if sim == "verilator" and mode == "bulk":
         build_args.append("--timing")   # the harness makes its own clock
     try:
-        _quietly(quiet, log, lambda: runner.build(
+        quietly(quiet, log, lambda: runner.build(
             sources=[str(s) for s in sources], hdl_toplevel=toplevel, build_dir=str(build_dir),
             build_args=build_args, waves=waves, timescale=("1ns", "1ps"), always=True))
     except SystemExit as exc:
@@ -207,7 +208,7 @@ def _simulate(runner, sim: str, toplevel: str, out: Path, env: dict, seed: int, 
     results_xml = out / f"results_{sim}.xml"
     build_dir = out / f"sim_{sim}"
     try:
-        return Path(_quietly(quiet, log, lambda: runner.test(
+        return Path(quietly(quiet, log, lambda: runner.test(
             test_module=TEST_MODULE, hdl_toplevel=toplevel, build_dir=str(build_dir), test_dir=str(build_dir),
             extra_env=env, seed=seed, waves=waves, results_xml=str(results_xml), testcase=scenarios)))
     except SystemExit as exc:  # the runner exits non-zero when a test failed; the XML tells which
@@ -262,7 +263,7 @@ def _failed_tests(xml: Path) -> list[str]:
     return out
 
 
-def _quietly(quiet: bool, log: Path, fn):
+def quietly(quiet: bool, log: Path, fn):
     """Run ``fn`` with stdout/stderr (including child processes) sent to ``log`` when ``quiet``."""
     if not quiet:
         return fn()

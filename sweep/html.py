@@ -118,17 +118,22 @@ def _plot_bars(plt, out: Path, fname: str, groups: dict[str, dict[str, float]], 
     return f"{fname}.png"
 
 
-def _efficiency(table) -> dict[str, dict[str, float]]:
-    """Best MACs/cycle/mm^2 per architecture (mode) and precision."""
+def _best_per_precision(table, ratio) -> dict[str, dict[str, float]]:
+    """Per architecture (mode) and precision ``p``: the best ``ratio(row, macs_per_cycle, p)`` over the rows."""
     out: dict[str, dict[str, float]] = {}
     for r in table:
-        area = _num(r, "area_um2")
         for p in _precisions(table):
             m = _num(r, f"macs_per_cycle_{p}b")
-            if area and m:
+            v = ratio(r, m, p) if m else None
+            if v:
                 g = out.setdefault(f"{r.get('mac')} {r.get('precision_mode')}", {})
-                g[f"{p}-bit"] = max(g.get(f"{p}-bit", 0.0), m / (area / 1e6))
+                g[f"{p}-bit"] = max(g.get(f"{p}-bit", 0.0), v)
     return out
+
+
+def _efficiency(table) -> dict[str, dict[str, float]]:
+    """Best MACs/cycle/mm^2 per architecture (mode) and precision."""
+    return _best_per_precision(table, lambda r, m, p: m / (_num(r, "area_um2") / 1e6) if _num(r, "area_um2") else None)
 
 
 def _overhead(table) -> dict[str, dict[str, float]]:
@@ -145,15 +150,7 @@ def _overhead(table) -> dict[str, dict[str, float]]:
 
 def _vs_ideal(table) -> dict[str, dict[str, float]]:
     """MACs per cycle over the ideal ``width / precision`` (1 = every bit of the register used each cycle)."""
-    out: dict[str, dict[str, float]] = {}
-    for r in table:
-        w = _num(r, "width")
-        for p in _precisions(table):
-            m = _num(r, f"macs_per_cycle_{p}b")
-            if w and m:
-                g = out.setdefault(f"{r.get('mac')} {r.get('precision_mode')}", {})
-                g[f"{p}-bit"] = max(g.get(f"{p}-bit", 0.0), m / (w / p))
-    return out
+    return _best_per_precision(table, lambda r, m, p: m / (_num(r, "width") / p) if _num(r, "width") else None)
 
 
 def write_html(table: list[dict[str, Any]], out: str | Path, title: str = "mixlane sweep") -> Path:

@@ -6,7 +6,6 @@ interrupted sweep resumes from the results on disk."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -57,26 +56,19 @@ def run_point(config: dict[str, Any], steps: list[str], options: dict[str, dict]
 
 
 def _run_step(step, cfg: Config, folder: Path, opts: dict, key: str) -> dict[str, Any]:
+    from mixlane.sim_tb.runner import quietly
+
     t0 = time.perf_counter()
     log = folder / "step.log"
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(log, "w") as fh:
-        os.dup2(fh.fileno(), 1)
-        os.dup2(fh.fileno(), 2)
+    log.unlink(missing_ok=True)
+
+    def attempt():
         try:
-            metrics, status, error = step.run(cfg, folder, **opts), "ok", ""
+            return step.run(cfg, folder, **opts), "ok", ""
         except Exception as exc:   # a failing point is recorded, never fatal to the sweep
             traceback.print_exc()
-            metrics, status, error = {}, "failed", _one_line(exc)
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
+            return {}, "failed", _one_line(exc)
+    metrics, status, error = quietly(True, log, attempt)
     return {"step": step.name, "key": key, "status": status, "metrics": metrics, "error": error,
             "seconds": round(time.perf_counter() - t0, 3), "log": str(log)}
 
