@@ -85,7 +85,7 @@ def lane_contract(cfg):
     arch = cfg.architecture
     lane = arch.lane_class()(**arch.lane_params(cfg))
     lane._MustUse__silence = True       # built for its contract and ports only (Amaranth's opt-out flag)
-    contract = check_lane(lane, lane_bits=cfg.lane_bits, code_bits=cfg.code_bits)
+    contract = check_lane(lane, lane_bits=arch.lane_width(cfg), code_bits=cfg.code_bits)
     members = {name: ("in" if m.flow == wiring.In else "out", Shape.cast(m.shape).width)
                for name, m in lane.signature.members.items()}
     return contract, members

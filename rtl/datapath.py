@@ -62,7 +62,11 @@ class SimdDatapath(wiring.Component):
         self._lane_cls = arch.lane_class()
         self._lane_args = arch.lane_params(config)
         self._lane0 = probe = self._lane_cls(**self._lane_args)      # becomes lane 0 of the datapath
-        self._contract = check_lane(probe, lane_bits=config.lane_bits, code_bits=config.code_bits)
+        self._group = arch.slots_per_lane(config)
+        if config.slots % self._group:
+            raise ValueError(f"{type(probe).__name__}: {config.slots} slots do not split into lanes of "
+                             f"{self._group} (the architecture must reject this configuration)")
+        self._contract = check_lane(probe, lane_bits=arch.lane_width(config), code_bits=config.code_bits)
         if self._contract.register_code and config.precision_mode != "uniform":
             raise ValueError(f"{type(probe).__name__}: its offsets, shifts or cycles depend on the code, which "
                              f"needs precision_mode 'uniform' (the architecture must reject this configuration)")
@@ -87,11 +91,14 @@ class SimdDatapath(wiring.Component):
         m.d.comb += [ali.slots[s].eq(dec.slots[s]) for s in range(cfg.slots)]
 
         lanes = []
-        for s in range(cfg.slots):
-            lane = self._lane0 if s == 0 else self._lane_cls(**self._lane_args)
-            m.submodules[f"lane{s}"] = lane
-            m.d.comb += [lane.a.eq(ali.slot_a[s]), lane.w.eq(ali.slot_w[s]),
-                         lane.code.eq(dec.slots[s].code), lane.en.eq(dec.slots[s].en)]
+        g = self._group                  # slots per lane; a lane's code and enable are its first slot's
+        for k in range(cfg.slots // g):
+            lane = self._lane0 if k == 0 else self._lane_cls(**self._lane_args)
+            m.submodules[f"lane{k}"] = lane
+            first = k * g
+            m.d.comb += [lane.a.eq(Cat(*(ali.slot_a[s] for s in range(first, first + g)))),
+                         lane.w.eq(Cat(*(ali.slot_w[s] for s in range(first, first + g)))),
+                         lane.code.eq(dec.slots[first].code), lane.en.eq(dec.slots[first].en)]
             lanes.append(lane)
         ct = self._contract
         if ct.kind == "apart":
@@ -155,11 +162,11 @@ class SimdDatapath(wiring.Component):
         if ct.register_code:
             codes = range(len(ct.cycles))
             m.submodules.tree = tree = ReductionTree(
-                count=cfg.slots, row_width=ct.row_width, out_width=sw,
+                count=len(lanes), row_width=ct.row_width, out_width=sw,
                 offset=[sum(lane.contract.offsets[c][0] for lane in lanes) for c in codes], shifts=ct.shifts)
             m.d.comb += tree.code.eq(code)
         else:
-            m.submodules.tree = tree = ReductionTree(count=cfg.slots, row_width=ct.row_width,
+            m.submodules.tree = tree = ReductionTree(count=len(lanes), row_width=ct.row_width,
                                                      offset=sum(lane.contract.offset for lane in lanes), out_width=sw)
         for s, lane in enumerate(lanes):
             m.d.comb += [tree.rows[2 * s].eq(lane.sum), tree.rows[2 * s + 1].eq(lane.carry)]

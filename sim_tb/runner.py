@@ -112,7 +112,7 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
         if scenarios and list(scenarios) != ["file"]:
             raise ToolError("scenarios: an ops_file run has the one scenario 'file'; drop the scenarios")
         scenarios = ["file"]
-    scenarios = list(scenarios or stimulus.DEFAULT_SCENARIOS)
+    scenarios = list(scenarios or stimulus.default_scenarios(cfg))
     unknown = [s for s in scenarios if s not in stimulus.SCENARIOS]
     if unknown:
         raise ToolError(f"scenario {unknown[0]!r} unknown; use some of {list(stimulus.SCENARIOS)}")

@@ -14,7 +14,7 @@ from mixlane.golden import (OP_ACC, OP_LOAD, OP_READ, OP_READ_LOAD, Ops, decode,
 
 __all__ = ["SCENARIOS", "random_meta", "backpressure_ops", "meta_for_precision", "random_ops", "dense_ops", "corner_ops", "overflow_ops",
            "exhaustive_ops", "throughput_ops", "build", "lane_macs", "DEFAULT_SCENARIOS", "save_ops", "load_ops",
-           "OPS_FILE_ENV"]
+           "OPS_FILE_ENV", "activation_ops", "zeros_ops", "default_scenarios"]
 
 #: Environment variable naming the ``.npz`` file of the ``file`` scenario (set by the runner).
 OPS_FILE_ENV = "MIXLANE_OPS_FILE"
@@ -292,6 +292,62 @@ def exhaustive_ops(cfg: Config, rng: np.random.Generator) -> Ops:
     return Ops.concat(parts + [read_all(cfg)])
 
 
+def activation_ops(cfg: Config, rng: np.random.Generator) -> Ops:
+    """Every activation value of the widest precision (0..255 for unsigned 8-bit) against random weights,
+    each register accumulated and read on its own: the value (1) alone at a rotating position, zeros elsewhere,
+    (2) in every element, (3) among random partners (half of them zero) and weights (a quarter zero). For
+    lanes whose arithmetic depends on the activation's value (trimming) and on its neighbours (sharing)."""
+    p = cfg.mode_precisions[-1]
+    meta1 = meta_for_precision(cfg, p, 1)
+    layout1 = decode(cfg, meta1)[0]
+    pos = np.nonzero(layout1 == p)[0]
+    bipolar = p == 1 and cfg.binary == "bipolar"
+    lo, hi = cfg.element_range(p, "a")
+    vals = np.array([-1, 1]) if bipolar else np.arange(lo, hi + 1)
+    n, rows = len(vals), np.arange(len(vals))
+    layout = np.repeat(layout1[None, :], n, axis=0)
+    metas = np.repeat(meta1, n, axis=0)
+    on, neutral = layout == p, _neutral(cfg, layout)
+
+    def draw(operand: str, zeros: float) -> np.ndarray:
+        lo_, hi_ = cfg.element_range(p, operand)
+        v = rng.integers(lo_, hi_ + 1, layout.shape)
+        v[v == 0] = hi_
+        if bipolar:
+            v = np.where(v > 0, 1, -1)
+        elif zeros:
+            v[rng.random(v.shape) < zeros] = 0
+        return np.where(on, v, neutral)
+
+    parts = []
+    alone = neutral.copy()
+    alone[rows, pos[rows % len(pos)]] = vals
+    among = draw("a", 0.5)
+    among[rows, pos[(7 * rows + 3) % len(pos)]] = vals
+    for va, vw in ((alone, draw("w", 0)), (np.where(on, vals[:, None], neutral), draw("w", 0)),
+                   (among, draw("w", 0.25))):
+        parts.append(_acc_then_read(cfg, metas, pack(cfg, va, layout, "a"), pack(cfg, vw, layout, "w")))
+    return Ops.concat(parts + [read_all(cfg)])
+
+
+def zeros_ops(cfg: Config, rng: np.random.Generator, n: int, fraction: float) -> Ops:
+    """Output tiles of 8 ACCs of random registers (random precision codes) whose activation elements are 0
+    with probability ``fraction`` (weights uniform), each tile closed by a READ_LOAD: activation tensors
+    at a given sparsity (bipolar 1-bit elements, which have no 0, stay as drawn)."""
+    ops = _empty(cfg, n)
+    ops.op[:] = OP_ACC
+    ops.op[7::8] = OP_READ_LOAD
+    ops.sel[:] = (np.arange(n) // 8) % cfg.outputs
+    ops.meta[:] = random_meta(cfg, rng, n, reserved=0.0)
+    layout = decode(cfg, ops.meta)
+    a = _values(cfg, rng, layout, "a", "uniform")
+    bipolar = (layout == 1) & (cfg.binary == "bipolar")
+    a[(rng.random(a.shape) < fraction) & ~bipolar] = 0
+    ops.a[:] = pack(cfg, a, layout, "a")
+    ops.w[:] = pack(cfg, _values(cfg, rng, layout, "w", "uniform"), layout, "w")
+    return Ops.concat([ops, read_all(cfg)])
+
+
 def lane_macs(cfg: Config, ops: Ops) -> int:
     """Element products in the ACC operations of ``ops`` (each one is checked through a later read)."""
     acc = ops.op == OP_ACC
@@ -409,9 +465,19 @@ SCENARIOS = {
     "throughput": (lambda cfg, rng, n: throughput_ops(cfg, rng, n), 0.0, 1.0),
     "dense": (lambda cfg, rng, n: dense_ops(cfg, rng, max(256, n // 4)), 0.0, 1.0),
     "file": (_file_ops, 0.0, 1.0),      # operations from $MIXLANE_OPS_FILE (a compiled network, say)
+    "activations": (lambda cfg, rng, n: activation_ops(cfg, rng), 0.0, 1.0),
+    "zeros0": (lambda cfg, rng, n: zeros_ops(cfg, rng, max(64, n // 2), 0.0), 0.0, 1.0),
+    "zeros50": (lambda cfg, rng, n: zeros_ops(cfg, rng, max(64, n // 2), 0.5), 0.0, 1.0),
+    "zeros80": (lambda cfg, rng, n: zeros_ops(cfg, rng, max(64, n // 2), 0.8), 0.0, 1.0),
 }
-#: What a regression runs unless told otherwise (``throughput`` is for benchmarks).
+#: What a regression runs unless told otherwise (``throughput`` is for benchmarks), plus the configuration's
+#: architecture's own (:attr:`mixlane.architectures.Architecture.scenarios`): :func:`default_scenarios`.
 DEFAULT_SCENARIOS = ("random", "random_stalls", "corners", "overflow", "exhaustive", "tensor", "dense")
+
+
+def default_scenarios(cfg: Config) -> tuple[str, ...]:
+    """The scenarios a regression of ``cfg`` runs by default."""
+    return DEFAULT_SCENARIOS + tuple(s for s in cfg.architecture.scenarios if s not in DEFAULT_SCENARIOS)
 
 
 def build(cfg: Config, scenario: str, seed: int, vectors: int, *, ops_file=None) -> Ops:

@@ -101,3 +101,27 @@ async def file(dut):
 async def throughput(dut):
     """Back-to-back ACCs at 2-bit precision (benchmark scenario; not in the default regression)."""
     await _scenario(dut, "throughput")
+
+
+@cocotb.test()
+async def activations(dut):
+    """Every activation value of the widest precision alone, in every element and among random partners."""
+    await _scenario(dut, "activations")
+
+
+@cocotb.test()
+async def zeros0(dut):
+    """Output tiles of random registers with no zero activations forced."""
+    await _scenario(dut, "zeros0")
+
+
+@cocotb.test()
+async def zeros50(dut):
+    """Output tiles of random registers, half of the activations zero."""
+    await _scenario(dut, "zeros50")
+
+
+@cocotb.test()
+async def zeros80(dut):
+    """Output tiles of random registers, 80% of the activations zero."""
+    await _scenario(dut, "zeros80")

@@ -109,6 +109,9 @@ class Architecture:
     #: A READ returns one signed sum of everything accumulated (a dot product), so a compiled layer's outputs
     #: are read directly; False where a read-out holds several partial sums (sum-apart subwords).
     scalar_readout: ClassVar[bool] = True
+    #: Stimulus scenarios (:data:`mixlane.sim_tb.stimulus.SCENARIOS`) a regression of this architecture runs
+    #: besides the default ones.
+    scenarios: ClassVar[tuple[str, ...]] = ()
 
     # ------------------------------------------------------------------------------------------ checks
     def check(self, cfg: Any) -> None:
@@ -140,12 +143,21 @@ class Architecture:
         """Keyword arguments of the :attr:`rtl` lane component for ``cfg``."""
         raise NotImplementedError
 
+    def slots_per_lane(self, cfg: Any) -> int:
+        """Aligner slots one lane takes (default 1): a lane of ``k`` slots has ``a``/``w`` ports of
+        ``k * lane_bits`` bits, slot ``s`` in bits ``s * lane_bits ..`` (elements that share one unit)."""
+        return 1
+
+    def lane_width(self, cfg: Any) -> int:
+        """Bits of ``a`` (and ``w``) one lane takes: ``slots_per_lane * lane_bits``."""
+        return self.slots_per_lane(cfg) * cfg.lane_bits
+
     def lane_elements(self, cfg: Any, precision: int) -> int:
-        """Elements one MAC slot (lane) multiplies at ``precision``, element ``k`` in its bits
-        ``k*precision ..``: ``lane_bits // precision`` in lane modes, one in the low bits in ``element`` mode
+        """Elements one MAC lane multiplies at ``precision``, element ``k`` in its bits
+        ``k*precision ..``: ``lane_width // precision`` in lane modes, one in the low bits in ``element`` mode
         (the aligner's slot layout). ``mixlane prove`` builds each lane's behavioural reference from this, the
         lane's contract and the configuration's operand signedness."""
-        return 1 if cfg.precision_mode == "element" else cfg.lane_bits // precision
+        return 1 if cfg.precision_mode == "element" else self.lane_width(cfg) // precision
 
     def lane_class(self) -> type:
         return resolve(self.rtl)
@@ -275,6 +287,8 @@ BUILTIN = (
     "mixlane.architectures.multipass:MultiPass",
     "mixlane.architectures.bitfusion:BitFusion",
     "mixlane.architectures.sum_apart:SumApart",
+    "mixlane.architectures.sparq:Sparq",
+    "mixlane.architectures.nbsmt:NbSmt",
 )
 
 _loaded = {"builtin": False, "plugins": False}

@@ -1,0 +1,78 @@
+"""SPARQ lanes (``mac = "sparq"``): unsigned 8-bit activations trimmed at run time to a few bits placed
+after their leading zeros, signed 8-bit weights exact (``precisions = [8]``, ``uniform``).
+
+Options (``mac_options``): ``window`` (4, 3 or 2 bits kept), ``placements`` (window positions: 5/3/2 for a
+4-bit window, 6/2 for 3 bits, 7/4/3/2 for 2 bits), ``rounding`` (round half to even, else truncate) and
+``vsparq`` (adjacent register elements share the unit: one of a pair zero, the other runs exact; 4-bit window
+only). Two elements per lane, one ``window x 8`` multiplier slice each. RTL:
+:class:`mixlane.rtl.shared_lane.SharedLane`; golden: :func:`mixlane.golden.sparse.sparq_sum`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mixlane.errors import ConfigError
+from mixlane.golden.sparse import ACT_BITS, check_window, window_lsbs
+
+from . import Architecture, Option
+
+__all__ = ["Sparq", "EightBitActivations"]
+
+
+class EightBitActivations(Architecture):
+    """Base of the run-time sparsity architectures: unsigned 8-bit activations, signed 8-bit weights,
+    ``uniform`` mode, one lane per group of :meth:`slots_per_lane` register elements."""
+
+    modes = ("uniform",)
+    #: every activation value alone, everywhere and among partners; tensors at 0 / 50 / 80% zero activations
+    scenarios = ("activations", "zeros0", "zeros50", "zeros80")
+
+    def check(self, cfg: Any) -> None:
+        if cfg.precisions != (ACT_BITS,) or cfg.activation_signed or not cfg.weight_signed:
+            raise ConfigError(f"mac: {self.name!r} is not allowed here; it needs precisions = [8], "
+                              f"activation_signed = false and weight_signed = true (ReLU activations, signed "
+                              f"weights)")
+        super().check(cfg)
+
+    def check_window(self, window: int, placements: int) -> None:
+        try:
+            check_window(window, placements)
+        except ValueError as exc:
+            raise ConfigError(f"mac_options.{exc}") from None
+
+    @staticmethod
+    def window_positions(*windows: tuple[int, int]) -> dict[int, tuple[int, ...]]:
+        """Window width -> allowed positions, for ``(width, placements)`` pairs (the lanes' ``lsbs``)."""
+        return {w: window_lsbs(w, p) for w, p in windows}
+
+
+class Sparq(EightBitActivations):
+    name = "sparq"
+    summary = ("SPARQ: 8-bit ReLU activations trimmed to a window after their leading zeros (bSPARQ), or pairs "
+               "sharing one 8-bit budget (vSPARQ); window x 8 multiplier slices, two elements per lane")
+    rtl = "mixlane.rtl.shared_lane:SharedLane"
+    golden = "mixlane.golden.sparse:sparq_sum"
+    options = {
+        "window": Option(4, (4, 3, 2), help="activation bits kept"),
+        "placements": Option(5, (2, 3, 4, 5, 6, 7), help="window positions (4 bits: 5, 3, 2; 3 bits: 6, 2; "
+                                                         "2 bits: 7, 4, 3, 2)"),
+        "rounding": Option(True, (True, False), help="round half to even on the dropped bits (else truncate)"),
+        "vsparq": Option(False, (True, False), help="pairs of adjacent elements: one zero, the other exact"),
+    }
+
+    def check(self, cfg: Any) -> None:
+        super().check(cfg)
+        self.check_window(cfg.option("window"), cfg.option("placements"))
+        if cfg.option("vsparq") and cfg.option("window") != 4:
+            raise ConfigError(f"mac_options.vsparq: true is not allowed with window = {cfg.option('window')}; "
+                              f"vSPARQ pairs share 4-bit windows (use window = 4)")
+
+    def slots_per_lane(self, cfg: Any) -> int:
+        return 2
+
+    def lane_params(self, cfg: Any) -> dict[str, Any]:
+        window = cfg.option("window")
+        return dict(threads=2, policy="activations" if cfg.option("vsparq") else "always",
+                    lsbs=self.window_positions((window, cfg.option("placements"))), window=window,
+                    rounding=cfg.option("rounding"), code_bits=cfg.code_bits)
