@@ -1,6 +1,7 @@
 """Proof harnesses: a lane module from the Verilog under test beside a behavioural reference (Amaranth).
 
-The reference knows nothing of the lane's structure. It unpacks the lane's ``a`` and ``w`` slices at the
+The reference knows nothing of the lane's structure. Unless the architecture gives its own behavioural
+reference (:meth:`~mixlane.architectures.Architecture.lane_reference`, e.g. run-time trimming), it unpacks the lane's ``a`` and ``w`` slices at the
 code's precision (:meth:`~mixlane.architectures.Architecture.lane_elements` elements, element ``k`` in bits
 ``k*p ..``), reads each as the configuration says (two's complement when that operand is signed and
 ``p >= 2``; ``{-1, +1}`` for bipolar 1-bit, ``{0, 1}`` for unipolar) and multiplies and adds them with
@@ -83,7 +84,8 @@ class LaneHarness(wiring.Component):
         apart = contract.kind == "apart"
         shape = unsigned(contract.row_width) if apart else signed(value_width(cfg, contract, code, self._prec))
         n_free = len(lane.free_bits) * contract.cycles[code]
-        super().__init__({"a": In(cfg.lane_bits), "w": In(cfg.lane_bits), "free": In(max(1, n_free)),
+        bits = cfg.architecture.lane_width(cfg)
+        super().__init__({"a": In(bits), "w": In(bits), "free": In(max(1, n_free)),
                           "expected": Out(shape), "actual": Out(shape), "aligned": Out(1), "ok": Out(1)})
 
     def _instance(self, m: Module, step: int, free_at: int) -> dict:
@@ -115,6 +117,7 @@ class LaneHarness(wiring.Component):
                       for i, b in enumerate(self._lane.inputs[name])))
                 for name, port in (("a", self.a), ("w", self.w)))
         products = reference_products(cfg, a, w, p)
+        reference = cfg.architecture.lane_reference(cfg, a, w, p)
         n_free = len(self._lane.free_bits)
         rows = [self._instance(m, s, s * n_free) for s in range(ct.cycles[code])]
         if ct.kind == "apart":
@@ -129,6 +132,7 @@ class LaneHarness(wiring.Component):
                 total = total + ((x >> shift) << ct.weights[code][s])
                 if shift:
                     aligned = aligned & (x[:shift] == 0)
-            m.d.comb += [self.expected.eq(sum(products)), self.actual.eq(total), self.aligned.eq(aligned)]
+            m.d.comb += [self.expected.eq(sum(products) if reference is None else reference),
+                         self.actual.eq(total), self.aligned.eq(aligned)]
         m.d.comb += self.ok.eq((self.expected == self.actual) & self.aligned)
         return m

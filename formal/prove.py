@@ -55,6 +55,8 @@ class Proof:
     status: str
     seconds: float
     counterexample: dict | None = None
+    #: ``"every input"``, or what the cases fix (an architecture's :meth:`proof_weights`)
+    scope: str = "every input"
 
 
 @dataclass
@@ -135,10 +137,12 @@ def _counterexample(cfg, proof: Proof, rows: dict[str, str], apart: bool, lane: 
             "free_bits": as_int(rows.get("free", "0"))}
 
 
-def _script(lane_file: str, harness_file: str, split: int, lane_bits: int) -> str:
+def _script(lane_file: str, harness_file: str, split: int, lane_bits: int, weights=None) -> str:
     lines = [f"read_verilog {lane_file}", f"read_rtlil {harness_file}", f"hierarchy -top {HARNESS_TOP}",
              "proc", "flatten", "opt_clean"]
     show = "-show-inputs -show-outputs"
+    if weights is not None:
+        return "\n".join(lines + [f"sat -prove ok 1 -set w {v} {show}" for v in weights]) + "\n"
     if not split:
         return "\n".join(lines + [f"sat -prove ok 1 {show}"]) + "\n"
     top = f"w[{lane_bits - 1}:{lane_bits - split}]"
@@ -170,9 +174,15 @@ def _prove_one(cfg, lane: LaneModule, index: int, contract, code: int, work: Pat
     stem = f"lane{index}_c{code}"
     harness = LaneHarness(cfg=cfg, lane=lane, contract=contract, code=code)
     (work / f"{stem}.il").write_text(rtlil.convert(harness, name=HARNESS_TOP))
-    (work / f"{stem}.ys").write_text(_script(f"lane{index}.v", f"{stem}.il", split, cfg.lane_bits))
+    weights = cfg.architecture.proof_weights(cfg)
+    (work / f"{stem}.ys").write_text(_script(f"lane{index}.v", f"{stem}.il", split,
+                                             cfg.architecture.lane_width(cfg), weights))
     proof = Proof(module=lane.module, slots=lane.slots, code=code, precision=cfg.precisions[code],
-                  steps=contract.cycles[code], cases=1 << split, status="timeout", seconds=0.0)
+                  steps=contract.cycles[code], cases=1 << split if weights is None else len(weights),
+                  status="timeout", seconds=0.0)
+    if weights is not None:
+        proof.scope = f"every activation; w fixed to {len(weights)} values (weights per element in " \
+                      f"{{{', '.join(map(str, cfg.architecture.proof_weight_values(cfg)))}}})"
     log, proof.seconds = _run(exe, work, f"{stem}.ys", timeout)
     if log is None:
         return proof
@@ -258,7 +268,7 @@ def prove(cfg, work: str | Path, *, rtl: str | Path | None = None, yosys: str = 
     source = Path(rtl) if rtl is not None else write_design(cfg, work / "rtl")
     contract, members = lane_contract(cfg)
     lanes = read_lanes(source, work, top=TOP_NAME, members=members, yosys=yosys, timeout=timeout)
-    split = default_split(cfg) if split is None else max(0, min(split, cfg.lane_bits))
+    split = default_split(cfg) if split is None else max(0, min(split, cfg.architecture.lane_width(cfg)))
     report = ProveReport(config=cfg.to_dict(), config_hash=cfg.content_hash, rtl=str(source),
                          engine=yosys_version(yosys))
     for index, lane in enumerate(lanes):

@@ -30,6 +30,7 @@ def proof_table(report: ProveReport) -> str:
     total = sum(p.seconds for p in report.proofs)
     proved = sum(p.status == "proved" for p in report.proofs)
     lines.append(f"{proved} of {len(report.proofs)} proofs passed in {total:.1f} s ({report.engine.split(' (')[0]})")
+    lines += sorted({f"scope: {p.scope}" for p in report.proofs if p.scope != "every input"})
     return "\n".join(lines)
 
 

@@ -26,6 +26,8 @@ SMALL = {
     "bitfusion": Config(width=32, mac="bitfusion", precisions=(2, 4), activation_signed=True),
     "bitfusion-pattern": Config(width=32, mac="bitfusion", precisions=(2, 4), precision_mode="pattern"),
     "sum_apart": Config(width=32, mac="sum_apart", acc_width=48),
+    # shared-unit lanes: every activation pair with weights in {0, 1, -1, 127, -128} per element
+    "sparq-vsparq": Config(width=32, precisions=(8,), mac="sparq", mac_options={"vsparq": True}),
 }
 
 
@@ -47,10 +49,14 @@ def test_every_architecture_is_proved_at_small_width(name, tmp_path, capsys):
     proofs = report["proofs"]
     # every precision of every distinct lane module, and every slot covered by some module
     assert {p["precision"] for p in proofs} == set(cfg.precisions)
-    assert set().union(*(p["slots"] for p in proofs)) == set(range(cfg.slots))
+    assert set().union(*(p["slots"] for p in proofs)) == set(range(cfg.slots // cfg.architecture.slots_per_lane(cfg)))
     for p in proofs:
         assert p["steps"] == cfg.architecture.cycles(cfg, p["precision"])
         assert p["status"] == "proved" and p["seconds"] > 0
+        if name.startswith("sparq"):      # 5 weights per element, 2 elements per lane
+            assert p["cases"] == 25 and p["scope"].startswith("every activation; w fixed to 25 values")
+        else:
+            assert p["scope"] == "every input"
 
 
 def _mutate(text: str, module: str) -> str:

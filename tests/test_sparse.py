@@ -246,3 +246,26 @@ def test_sparse_lane_mutant_is_caught(mutation, sources, tmp_path):
     res = run_regression(cfg, sim="icarus", out_dir=tmp_path / "run", vectors=100, rtl=path, fast_build=True,
                          scenarios=MUTANT_SCENARIOS)
     assert not res.passed and res.failures, f"mutation {mutation} survived the regression"
+
+
+def test_formal_proof_finds_a_mutated_sparse_lane(sources, tmp_path, capsys):
+    """``mixlane prove`` on a vSPARQ design whose lane 1 lost its saturation: a counterexample in lane 1 only,
+    and the reference value it prints is the golden vSPARQ sum of the printed operands."""
+    from mixlane.cli import main
+
+    cfg = VSPARQ_MUTANT
+    rtl = tmp_path / "mutant.v"
+    rtl.write_text(_mutate(sources[id(cfg)], r"(assign t1_w4_digits = )t1_w4_rounded\[4\]", r"\g<1>1'h0"))
+    (tmp_path / "cfg.json").write_text(cfg.to_json())
+    rc = main(["prove", "--config", str(tmp_path / "cfg.json"), "--rtl", str(rtl), "-o", str(tmp_path / "work"),
+               "--json", str(tmp_path / "prove.json")])
+    assert rc == 1 and "COUNTEREXAMPLE mixlane_datapath.lane1" in capsys.readouterr().err
+    import json
+    proofs = json.loads((tmp_path / "prove.json").read_text())["proofs"]
+    bad = [p for p in proofs if p["status"] == "counterexample"]
+    assert [p["module"] for p in bad] == ["mixlane_datapath.lane1"]
+    cx = bad[0]["counterexample"]
+    a = np.array([(cx["a_bits"] >> (8 * t)) & 0xFF for t in range(2)])
+    w = np.array([(cx["w_bits"] >> (8 * t)) & 0xFF for t in range(2)])
+    w = np.where(w >= 128, w - 256, w)
+    assert cx["expected"] == int((vsparq_pairs(a) * w).sum()) != cx["actual"]

@@ -159,6 +159,21 @@ class Architecture:
         lane's contract and the configuration's operand signedness."""
         return 1 if cfg.precision_mode == "element" else self.lane_width(cfg) // precision
 
+    def lane_reference(self, cfg: Any, a: Any, w: Any, precision: int) -> Any:
+        """What one lane computes from its ``a``/``w`` slices (Amaranth values) at ``precision``, described
+        behaviourally for ``mixlane prove``; ``None`` (default): the sum of the element products."""
+        return None
+
+    def proof_weights(self, cfg: Any) -> tuple[int, ...] | None:
+        """Values of a lane's whole ``w`` port that ``mixlane prove`` enumerates, each with every ``a`` (a
+        proof of the activation path where a free multiplier miter is out of the solver's reach); ``None``
+        (default): every input, split by the top bits of ``w``."""
+        return None
+
+    def proof_weight_values(self, cfg: Any) -> tuple[int, ...]:
+        """The per-element weights :meth:`proof_weights` combines (for reports)."""
+        return ()
+
     def lane_class(self) -> type:
         return resolve(self.rtl)
 

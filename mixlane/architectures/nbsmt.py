@@ -36,6 +36,14 @@ class NbSmt(EightBitActivations):
     def slots_per_lane(self, cfg: Any) -> int:
         return cfg.option("threads")
 
+    def used_activations(self, cfg: Any, acts: list, weights: list) -> list:
+        from amaranth.hdl import Mux
+
+        busy = sum((x.any() & y.any()).as_unsigned() for x, y in zip(acts, weights))
+        four = self.trim_table(acts, 4, cfg.option("placements"), cfg.option("rounding"))
+        two = self.trim_table(acts, 2, DEFAULT_PLACEMENTS[2], cfg.option("rounding"))
+        return [Mux(busy <= 1, x, Mux(busy == 2, f, t)) for x, f, t in zip(acts, four, two)]
+
     def lane_params(self, cfg: Any) -> dict[str, Any]:
         windows = [(4, cfg.option("placements"))]
         if cfg.option("threads") == 4:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from mixlane.errors import ConfigError
-from mixlane.golden.sparse import ACT_BITS, check_window, window_lsbs
+from mixlane.golden.sparse import ACT_BITS, bsparq_trim, check_window, window_lsbs
 
 from . import Architecture, Option
 
@@ -40,6 +40,42 @@ class EightBitActivations(Architecture):
             check_window(window, placements)
         except ValueError as exc:
             raise ConfigError(f"mac_options.{exc}") from None
+
+    def lane_reference(self, cfg: Any, a: Any, w: Any, precision: int) -> Any:
+        """Sum over the lane's elements of the activation as the scheme uses it (:meth:`used_activations`)
+        times the weight: the proof reference of the shared lanes."""
+        n = self.slots_per_lane(cfg)
+        acts = [a[ACT_BITS * t: ACT_BITS * (t + 1)] for t in range(n)]
+        weights = [w[ACT_BITS * t: ACT_BITS * (t + 1)].as_signed() for t in range(n)]
+        return sum(u * x for u, x in zip(self.used_activations(cfg, acts, weights), weights))
+
+    def proof_weight_values(self, cfg: Any) -> tuple[int, ...]:
+        # zero (no slot), one (the activation path itself), the most negative weight (sign and width)
+        return (0, 1, -128) if self.slots_per_lane(cfg) > 2 else (0, 1, -1, 127, -128)
+
+    def proof_weights(self, cfg: Any) -> tuple[int, ...]:
+        """Every combination of :meth:`proof_weight_values` over the lane's elements: the trimming, window
+        placement, slot arbitration and shifts proved for every activation (2**(8 * elements) inputs); the
+        multiplier slices themselves are Amaranth ``*`` (checked by simulation)."""
+        import itertools
+
+        n = self.slots_per_lane(cfg)
+        return tuple(sum((v & 0xFF) << (ACT_BITS * t) for t, v in enumerate(combo))
+                     for combo in itertools.product(self.proof_weight_values(cfg), repeat=n))
+
+    def used_activations(self, cfg: Any, acts: list, weights: list) -> list:
+        """Amaranth values of the activations of one lane as its scheme uses them."""
+        raise NotImplementedError
+
+    @staticmethod
+    def trim_table(acts: list, window: int, placements: int, rounding: bool) -> list:
+        """``acts`` through the golden bSPARQ table (a 256-entry word select each)."""
+        import numpy as np
+        from amaranth.hdl import Const
+
+        values = bsparq_trim(np.arange(256), placements, rounding, window)
+        table = Const(sum(int(v) << (ACT_BITS * i) for i, v in enumerate(values)), ACT_BITS * 256)
+        return [table.word_select(x, ACT_BITS) for x in acts]
 
     @staticmethod
     def window_positions(*windows: tuple[int, int]) -> dict[int, tuple[int, ...]]:
@@ -70,6 +106,15 @@ class Sparq(EightBitActivations):
 
     def slots_per_lane(self, cfg: Any) -> int:
         return 2
+
+    def used_activations(self, cfg: Any, acts: list, weights: list) -> list:
+        from amaranth.hdl import Mux
+
+        trimmed = self.trim_table(acts, cfg.option("window"), cfg.option("placements"), cfg.option("rounding"))
+        if not cfg.option("vsparq"):
+            return trimmed
+        both = acts[0].any() & acts[1].any()
+        return [Mux(both, t, x) for t, x in zip(trimmed, acts)]
 
     def lane_params(self, cfg: Any) -> dict[str, Any]:
         window = cfg.option("window")
