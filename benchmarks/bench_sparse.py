@@ -2,6 +2,7 @@
 energy per MAC at 0 / 50 / 80% zero activations and throughput per area (``mixlane synth`` on each).
 
     .venv/bin/python benchmarks/bench_sparse.py [--width 128] [--zeros 0,0.5,0.8] [--skip-synth] [-o DIR]
+    .venv/bin/python benchmarks/bench_sparse.py --codesign [--design NAME ...]   # digits accuracy per design
 
 Error statistics use ReLU-like activations: ``max(0, N(0, 1))`` scaled to 0..255 (a max-calibrated 8-bit
 quantizer) with the given fraction of zeros, and uniform signed 8-bit weights; 256 dot products of length 576.
@@ -72,11 +73,30 @@ def synth(name: str, mac: str, opts: dict, width: int, zeros: float, out: Path) 
     if proc.returncode:
         raise SystemExit(f"{name} zeros={zeros}: mixlane synth failed: {proc.stderr.strip()[-300:]}")
     rep = json.loads((folder / "report.json").read_text())
-    d, b = rep["designs"]["design"], rep["designs"]["baseline"]
+    d, b = rep["designs"]["config"], rep["designs"]["baseline"]
     return {"design": name, "zeros": zeros, "seconds": round(time.perf_counter() - t0, 1),
             "area_um2": d["area_um2"], "baseline_area_um2": b["area_um2"],
             "pj_per_mac": d["precisions"]["8"]["pj_per_mac"], "baseline_pj_per_mac": b["precisions"]["8"]["pj_per_mac"],
             "fmax_mhz": d["timing"].get("fmax_mhz"), "baseline_fmax_mhz": b["timing"].get("fmax_mhz")}
+
+
+def codesign_table(names: list[str], out: Path) -> None:
+    """Digits CNN (the co-design defaults) per design: fp32, exact INT8 and the design's trimmed arithmetic
+    (post-training: the network is trained for INT8, then run on the design), checked on its RTL."""
+    from mixlane.codesign.flow import Options, codesign
+    from mixlane.config import Config
+
+    print("\n| design | fp32 | exact INT8 | on the design | change | RTL images | s |")
+    print("|---|---|---|---|---|---|---|")
+    for name in names:
+        mac, opts, _, _ = DESIGNS[name]
+        t0 = time.perf_counter()
+        r = codesign(Config(precisions=(8,), mac=mac, mac_options=opts), Options(rtl_images=5),
+                     out / "codesign" / name.replace(" ", "_").replace("/", "p"), log=lambda s: None)
+        a = r["accuracy"]
+        rtl = f"{r['rtl']['images_checked']} ({'bit-exact' if r['rtl']['passed'] else 'MISMATCH'})"
+        print(f"| {name} | {a['fp32']:.4f} | {a['int8']:.4f} | {a['mixed']:.4f} | {a['mixed'] - a['int8']:+.4f} | "
+              f"{rtl} | {time.perf_counter() - t0:.0f} |", flush=True)
 
 
 def main() -> None:
@@ -84,6 +104,7 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=128)
     ap.add_argument("--zeros", default="0,0.5,0.8")
     ap.add_argument("--skip-synth", action="store_true")
+    ap.add_argument("--codesign", action="store_true", help="digits accuracy on each design instead of synthesis")
     ap.add_argument("--design", action="append", help="only these designs (repeatable)")
     ap.add_argument("-o", "--output", default="out/bench_sparse")
     args = ap.parse_args()
@@ -97,6 +118,9 @@ def main() -> None:
     for r in errs:
         print(f"| {r['design']} | {r['zeros']:.0%} | {r['product_rel']:.4f} | {r['dot_rel_rms']:.4f} | "
               f"{r['changed']:.1%} |")
+    if args.codesign:
+        codesign_table(args.design or list(DESIGNS), out)
+        return
     if args.skip_synth:
         return
     rows = []

@@ -30,7 +30,7 @@ import numpy as np
 __all__ = ["ACT_BITS", "WINDOWS", "DEFAULT_PLACEMENTS", "window_lsbs", "allowed_placements", "check_window",
            "trim_parts", "bsparq_trim", "vsparq_pairs", "vsparq_values", "nbsmt_values", "nbsmt_busy",
            "nbsmt_window", "SCHEMES", "scheme_values", "SchemeStats", "scheme_stats", "zero_pair_fraction",
-           "sparq_sum", "nbsmt_sum"]
+           "sparq_sum", "nbsmt_sum", "gated_lanes"]
 
 #: Bits of an activation (unsigned) and of a weight (signed).
 ACT_BITS = 8
@@ -269,3 +269,30 @@ def nbsmt_sum(cfg, a_bits, w_bits, meta) -> np.ndarray:
     a, w = _register_values(cfg, a_bits, w_bits, meta)
     used = nbsmt_values(a, w, cfg.option("threads"), cfg.option("placements"), cfg.option("rounding"))
     return (used * w).sum(axis=1)
+
+
+# ------------------------------------------------------------------------------------------ zero gating
+def gated_lanes(cfg, a_bits, w_bits, meta) -> np.ndarray:
+    """``(B, L)`` bool: the lanes zero gating isolates for each register pair (``cfg.zero_gating``): lanes
+    (``lane_width`` register bits each; one element per slot in ``element`` mode) whose activation or weight
+    bits are all zero under a precision where that is a zero product (:meth:`Config.gateable`)."""
+    from .arith import unpack
+    from .layout import decode
+
+    layout = decode(cfg, np.asarray(meta, dtype=np.int64))
+    gateable = np.array([cfg.gateable(p) if p else False for p in range(9)])
+    if cfg.precision_mode == "element":
+        a, w = unpack(cfg, a_bits, layout, "a"), unpack(cfg, w_bits, layout, "w")
+        hit = (layout > 0) & gateable[layout] & ((a == 0) | (w == 0))
+        # the aligner fills slots with the register's elements in order: count them per register
+        out = np.zeros((len(layout), cfg.slots), dtype=bool)
+        for b in range(len(layout)):
+            h = hit[b][layout[b] > 0]
+            out[b, :len(h)] = h
+        return out
+    lw = cfg.architecture.lane_width(cfg)
+    lanes = cfg.width // lw
+    a = np.asarray(a_bits, dtype=np.uint8).reshape(len(layout), lanes, lw).any(axis=2)
+    w = np.asarray(w_bits, dtype=np.uint8).reshape(len(layout), lanes, lw).any(axis=2)
+    prec = layout[:, np.arange(lanes) * lw // cfg.pmin]
+    return (prec > 0) & gateable[prec] & (~a | ~w)

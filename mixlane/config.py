@@ -55,7 +55,9 @@ class Config:
     """A validated datapath configuration (immutable; use :meth:`replace` for variants).
 
     Units: widths in bits. ``patterns`` and ``channel_levels`` are filled with defaults derived from
-    ``width``/``precisions`` when their mode is selected and they are left empty.
+    ``width``/``precisions`` when their mode is selected and they are left empty. ``zero_gating``: isolate the
+    operands of a lane whose activation or weight bits are all zero (its inputs held at 0: no switching
+    inside it), on any architecture; results are unchanged (``docs/sparsity.md``).
     """
 
     width: int = 128
@@ -71,6 +73,7 @@ class Config:
     overflow: str = "wrap"
     mac: str = "sum_together"
     mac_options: tuple[tuple[str, Any], ...] = ()
+    zero_gating: bool = False
 
     # ----------------------------------------------------------------------------------------- validation
     def __post_init__(self) -> None:
@@ -95,7 +98,7 @@ class Config:
         for name, allowed in (("binary", BINARY_MODES), ("overflow", OVERFLOW_MODES)):
             if getattr(self, name) not in allowed:
                 _fail(name, getattr(self, name), f"use one of {list(allowed)}")
-        for name in ("activation_signed", "weight_signed"):
+        for name in ("activation_signed", "weight_signed", "zero_gating"):
             if not isinstance(getattr(self, name), bool):
                 _fail(name, getattr(self, name), "use true or false")
         if not isinstance(self.mac, str):
@@ -229,6 +232,11 @@ class Config:
             return 2 * self.lanes
         return self.code_bits * self.max_elements
 
+    def gateable(self, p: int) -> bool:
+        """Whether a lane slice of ``p``-bit elements whose activation or weight bits are all zero multiplies to
+        zero (all but bipolar 1-bit elements, whose 0 bit means -1): what zero gating may isolate."""
+        return not (p == 1 and self.binary == "bipolar")
+
     @property
     def sel_bits(self) -> int:
         """Width of the output-accumulator selector (0 when ``outputs == 1``)."""
@@ -284,11 +292,14 @@ class Config:
     # -------------------------------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict whose keys are the schema's field names (``mac_options`` only when the
-        architecture takes options, so configurations without them keep their hash)."""
+        architecture takes options, ``zero_gating`` only when on, so configurations without them keep their
+        hash)."""
         out = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
         out["mac_options"] = dict(self.mac_options)
         if not out["mac_options"]:
             del out["mac_options"]
+        if not self.zero_gating:
+            del out["zero_gating"]          # off by default: configurations without it keep their hash
         return out
 
     def to_json(self) -> str:
@@ -376,6 +387,11 @@ PRESETS: dict[str, tuple[str, Config]] = {
                        Config(precisions=(1, 2, 4, 8), mac="multipass", mac_options={"digit_bits": 4})),
     "bit-serial": ("uniform 1/2/4/8-bit bit-serial (1-D, weights serial, one plane per cycle), 128-bit",
                    Config(precisions=(1, 2, 4, 8), mac="bit_serial")),
+    "vsparq": ("SPARQ: 8-bit ReLU activations, pairs sharing one 8-bit budget (one zero: the other exact, else "
+               "both 4-bit windows, 5 placements), 128-bit", Config(precisions=(8,), mac="sparq",
+                                                                    mac_options={"vsparq": True})),
+    "nbsmt-2t": ("NB-SMT: two threads per 8x8 unit, a lone busy thread exact, collisions as 4-bit windows, 128-bit",
+                 Config(precisions=(8,), mac="nbsmt", mac_options={"threads": 2})),
     "multi-output": ("uniform 1/2/4-bit, 4 stationary 20-bit saturating accumulators, signed, unipolar",
                      Config(outputs=4, acc_width=20, overflow="saturate", activation_signed=True,
                             binary="unipolar")),

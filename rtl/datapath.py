@@ -96,9 +96,12 @@ class SimdDatapath(wiring.Component):
             lane = self._lane0 if k == 0 else self._lane_cls(**self._lane_args)
             m.submodules[f"lane{k}"] = lane
             first = k * g
-            m.d.comb += [lane.a.eq(Cat(*(ali.slot_a[s] for s in range(first, first + g)))),
-                         lane.w.eq(Cat(*(ali.slot_w[s] for s in range(first, first + g)))),
-                         lane.code.eq(dec.slots[first].code), lane.en.eq(dec.slots[first].en)]
+            a = Cat(*(ali.slot_a[s] for s in range(first, first + g)))
+            w = Cat(*(ali.slot_w[s] for s in range(first, first + g)))
+            if cfg.zero_gating:
+                a, w = self._isolate(m, k, a, w, dec.slots[first])
+            m.d.comb += [lane.a.eq(a), lane.w.eq(w), lane.code.eq(dec.slots[first].code),
+                         lane.en.eq(dec.slots[first].en)]
             lanes.append(lane)
         ct = self._contract
         if ct.kind == "apart":
@@ -142,6 +145,22 @@ class SimdDatapath(wiring.Component):
                      acc.addend.eq(s1_sum), acc.bias.eq(s1_bias)]
         self._result(m, s1_valid, s1_op, s1_sel, stall, acc.read)
         return m
+
+    def _isolate(self, m: Module, k: int, a, w, slot):
+        """Zero gating of lane ``k``: when its activation or weight bits are all zero under a code where that
+        means a zero product (:meth:`Config.gateable`), both operands are held at 0 (operand isolation: the
+        lane's nets keep still while such pairs stream through). Returns the lane's operands."""
+        cfg = self._cfg
+        n = 1 << cfg.code_bits
+        mask = sum(1 << c for c, p in enumerate(cfg.precisions) if cfg.gateable(p))
+        code_ok = Signal(name=f"lane{k}_gateable")
+        m.d.comb += code_ok.eq(Const(mask, n).bit_select(slot.code, 1))
+        gated = Signal(name=f"lane{k}_gated")
+        m.d.comb += gated.eq(slot.en & code_ok & ((a == 0) | (w == 0)))
+        a_iso = Signal(len(a), name=f"lane{k}_a_iso")
+        w_iso = Signal(len(w), name=f"lane{k}_w_iso")
+        m.d.comb += [a_iso.eq(Mux(gated, 0, a)), w_iso.eq(Mux(gated, 0, w))]
+        return a_iso, w_iso
 
     def _result(self, m: Module, s1_valid, s1_op, s1_sel, stall, read) -> None:
         """The result register: a READ or READ_LOAD in stage 1 presents ``read`` (the accumulator before the

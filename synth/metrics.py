@@ -143,6 +143,7 @@ def design_entry(role: str, c: Any, syn: dict[str, Any], tim: dict[str, Any], po
             "energy_per_cycle_pj": pw["energy_per_cycle_pj"], "pj_per_mac": pw["pj_per_mac"],
             "mean_activity": pw["mean_activity"], "annotated_fraction": pw["annotated_fraction"],
             "results_checked": pw["results_checked"], "zeros_applied": pw["zeros_applied"],
+            "gated_lane_fraction": pw.get("gated_lane_fraction"),
             "vectorless_w": pw["vectorless"]["total_w"], "vectorless_activity": pw["vectorless"]["activity"],
             "seconds": pw["seconds"]["total"], "work_dir": rel_path(Path(pw["files"]["sta_log"]).parent, out),
         }

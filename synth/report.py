@@ -337,6 +337,12 @@ def run_synth(cfg: Any, out_dir: str | Path, *, liberty: str | Path | None = Non
     if no_zeros and zero_fraction > 0:
         report["notes"].append(f"{', '.join(no_zeros)} bit: bipolar elements have no zero, the zero fraction "
                                f"({zero_fraction:g}) is not applied there")
+    gated = {p: v["gated_lane_fraction"] for p, v in report["designs"]["config"]["precisions"].items()
+             if v.get("gated_lane_fraction") is not None}
+    if gated:
+        report["notes"].append("zero gating isolated " + ", ".join(f"{f:.1%} of the lanes at {p} bit"
+                                                                 for p, f in gated.items())
+                               + " (lanes whose activation or weight bits are all zero)")
     unattr = {r: d["synthesis"].get("unattributed_cells") for r, d in report["designs"].items()}
     for role, n in unattr.items():
         if n and not (role == "baseline" and same):

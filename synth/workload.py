@@ -211,9 +211,11 @@ def workload_macs(cfg: Any, ops: Any, start: int = 0, stop: int | None = None) -
 
     Returns ``{"elements_per_register"`` (element products of one ACC register pair, the most in the range),
     ``"macs"`` (element products of the ACC operations), ``"ops"``, ``"acc_ops"``, ``"cycles"`` (of all the
-    operations), ``"acc_cycles"`` (of the ACCs), ``"macs_per_cycle"`` (``macs / cycles``)}.
+    operations), ``"acc_cycles"`` (of the ACCs), ``"macs_per_cycle"`` (``macs / cycles``),
+    ``"gated_lane_fraction"`` (lanes of the ACCs that zero gating isolates; ``None`` without it)}.
     """
     from mixlane.golden import OP_ACC, decode, op_cycles
+    from mixlane.golden.sparse import gated_lanes
 
     sub = ops[start:stop]
     if len(sub) == 0:
@@ -222,9 +224,12 @@ def workload_macs(cfg: Any, ops: Any, start: int = 0, stop: int | None = None) -
     per = (decode(cfg, sub.meta) > 0).sum(axis=1)
     macs = int(per[acc].sum())
     cycles = op_cycles(cfg, sub.op, sub.meta)
+    gated = None
+    if cfg.zero_gating and acc.any():
+        gated = float(gated_lanes(cfg, sub.a[acc], sub.w[acc], sub.meta[acc]).mean())
     return {"elements_per_register": int(per[acc].max()) if acc.any() else 0, "macs": macs, "ops": len(sub),
             "acc_ops": int(acc.sum()), "cycles": int(cycles.sum()), "acc_cycles": int(cycles[acc].sum()),
-            "macs_per_cycle": macs / int(cycles.sum())}
+            "macs_per_cycle": macs / int(cycles.sum()), "gated_lane_fraction": gated}
 
 
 def mix_label(mix: dict[Any, float]) -> str:

@@ -82,7 +82,10 @@ def _reference_logits(net, x):
             b = b.reshape((n,) + nxt.spec.in_shape)
 
 
-@pytest.mark.parametrize("name", list(PRESETS))
+EXACT_PRESETS = [n for n, (_, c) in PRESETS.items() if c.architecture.exact]   # trimming ones: see below
+
+
+@pytest.mark.parametrize("name", EXACT_PRESETS)
 def test_integer_network_on_the_golden_model_matches_a_direct_reference(name):
     """Packing (reordering, padding, bipolar folding) and the register-level golden model give the integer
     network's exact logits on every mode."""
@@ -94,7 +97,7 @@ def test_integer_network_on_the_golden_model_matches_a_direct_reference(name):
     assert np.array_equal(got, _reference_logits(net, x)), (name, got, _reference_logits(net, x))
 
 
-@pytest.mark.parametrize("name", list(PRESETS))
+@pytest.mark.parametrize("name", EXACT_PRESETS)
 def test_quantization_aware_forward_follows_the_integer_network(name):
     """The training forward and the exported integer network give the same logits (biases included)."""
     cfg = preset(name)
@@ -241,3 +244,20 @@ def test_weight_steps_ignore_the_side_a_code_cannot_reach():
     for L, p, s in zip(layers, params, steps):
         sw = np.exp(s["log_sw"])
         assert np.all(np.isfinite(sw)) and sw.max() <= np.abs(p["w"]).max() * np.exp(s["log_sa"]).max() * 2
+
+
+def test_trimming_architecture_runs_the_network_as_its_datapath_computes(tmp_path):
+    """NB-SMT (4 threads): the network's layer values are the golden register model's trimmed read-outs
+    (not the exact sums), and the Verilog gives the same read-outs for an image."""
+    cfg = Config(precisions=(8,), mac="nbsmt", mac_options={"threads": 4})
+    layers, params, steps, prec = _random_network(cfg, seed=3)
+    net = integer.to_integer(cfg, layers, params, steps, prec)
+    x = load("digits").x_test[:6]
+    got = infer(net, plan(net), x, golden_run=False).logits
+    exact = _reference_logits(net, x)
+    assert not np.array_equal(got, exact)
+    assert np.abs(got - exact).max() < 0.25 * np.abs(exact).max()
+    opts = Options(model="cnn:4,8s2", epochs=2, qat_epochs=1, test_limit=30, calibration=64, rtl_images=1)
+    rep = codesign(cfg, opts, tmp_path, log=lambda s: None)
+    assert rep["status"] == "ok" and rep["rtl"]["passed"] and rep["rtl"]["results_checked"] > 0
+    assert 0 <= rep["accuracy"]["mixed"] <= 1 and 0 <= rep["accuracy"]["int8"] <= 1

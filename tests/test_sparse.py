@@ -269,3 +269,80 @@ def test_formal_proof_finds_a_mutated_sparse_lane(sources, tmp_path, capsys):
     w = np.array([(cx["w_bits"] >> (8 * t)) & 0xFF for t in range(2)])
     w = np.where(w >= 128, w - 256, w)
     assert cx["expected"] == int((vsparq_pairs(a) * w).sum()) != cx["actual"]
+
+
+# ------------------------------------------------------------------------------------------- zero gating
+GATING_CASES = [
+    ("sum_together-bipolar", dict(width=32)),                      # bipolar 1-bit codes must not be gated
+    ("element", dict(precision_mode="element", width=32)),
+    ("nbsmt", dict(precisions=(8,), mac="nbsmt", width=32)),
+    ("bit_serial", dict(mac="bit_serial", width=32)),              # multi-cycle: operands held over the steps
+    ("sum_apart-channel", dict(mac="sum_apart", precision_mode="channel", width=32, acc_width=48)),
+]
+
+
+@pytest.mark.parametrize("name, kw", GATING_CASES, ids=[c[0] for c in GATING_CASES])
+def test_zero_gating_keeps_every_result(name, kw, tmp_path):
+    cfg = Config(zero_gating=True, **kw)
+    res = run_regression(cfg, sim="icarus", out_dir=tmp_path, vectors=150, seed=7, fast_build=True,
+                         scenarios=["random", "corners", "exhaustive", "zeros80"])
+    assert res.passed, f"{cfg.to_dict()}:\n" + ("\n".join(res.failures) or res.log)
+
+
+def test_zero_gating_is_in_the_netlist_and_keeps_hashes():
+    text = to_verilog(Config(width=32, zero_gating=True))
+    assert len(set(re.findall(r"lane(\d+)_gated", text))) == Config(width=32).slots
+    assert "_gated" not in to_verilog(Config(width=32))
+    assert "zero_gating" not in Config().to_dict() and Config(zero_gating=True).to_dict()["zero_gating"] is True
+    with pytest.raises(ConfigError, match="zero_gating"):
+        Config(zero_gating="yes")
+
+
+def test_gated_lanes_counts_zero_operand_lanes():
+    from mixlane.golden import ints_to_bits, meta_for_precision
+    from mixlane.golden.sparse import gated_lanes
+
+    cfg = Config(width=32, precisions=(1, 2, 4), binary="bipolar", zero_gating=True)
+    a = ints_to_bits([0x0000_F00F, 0x1234_5678], 32)          # lanes of 4 bits: zero nibbles in row 0
+    w = ints_to_bits([0x1111_1111, 0x0F00_0000], 32)
+    for p in (4, 2):
+        meta = np.repeat(meta_for_precision(cfg, p, 1), 2, axis=0)
+        assert gated_lanes(cfg, a, w, meta).tolist() == [[False, True, True, False, True, True, True, True],
+                                                          [True] * 6 + [False, True]]
+    meta = np.repeat(meta_for_precision(cfg, 1, 1), 2, axis=0)   # bipolar: a zero bit is -1, never gated
+    assert not gated_lanes(cfg, a, w, meta).any()
+
+
+def test_gating_mutant_is_caught(tmp_path):
+    """Gating regardless of the code (bipolar 1-bit lanes whose bits are zero hold -1s) breaks results."""
+    cfg = Config(width=32, zero_gating=True)
+    text = to_verilog(cfg)
+    mutated, n = re.subn(r"assign lane1_gateable = [^;]+;", "assign lane1_gateable = 1'h1;", text)
+    assert n == 1
+    (tmp_path / "mutant.v").write_text(mutated)
+    res = run_regression(cfg, sim="icarus", out_dir=tmp_path / "run", vectors=100, rtl=tmp_path / "mutant.v",
+                         fast_build=True, scenarios=["corners", "exhaustive"])
+    assert not res.passed
+
+
+def test_synth_reports_the_gated_fraction(tmp_path):
+    """``mixlane synth`` of a gated design: every precision's power entry says which fraction of the lanes
+    the workload's zeros gated (the baseline, without gating, says none)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, MIXLANE_CACHE=str(tmp_path / "cache"))
+    res = subprocess.run([sys.executable, "-m", "mixlane", "synth", "--set", "width=32", "--set", "zero_gating=true",
+                          "--workload", "sparse,ops=64,window=32,warmup=8", "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True, env=env)
+    assert res.returncode == 0, res.stderr
+    rep = json.loads((tmp_path / "out" / "report.json").read_text())["designs"]
+    for p, entry in rep["config"]["precisions"].items():
+        assert entry["results_checked"] > 0
+        if p == "1":                      # bipolar 1-bit elements are never gated
+            assert entry["gated_lane_fraction"] == 0
+        else:
+            assert 0.3 < entry["gated_lane_fraction"] < 1
+    assert all(e["gated_lane_fraction"] is None for e in rep["baseline"]["precisions"].values())

@@ -109,6 +109,9 @@ class Architecture:
     #: A READ returns one signed sum of everything accumulated (a dot product), so a compiled layer's outputs
     #: are read directly; False where a read-out holds several partial sums (sum-apart subwords).
     scalar_readout: ClassVar[bool] = True
+    #: An ACC adds the exact sum of its element products (what the golden tensor helpers compute); False where
+    #: the arithmetic approximates at run time (trimming), so flows take the golden register model's results.
+    exact: ClassVar[bool] = True
     #: Stimulus scenarios (:data:`mixlane.sim_tb.stimulus.SCENARIOS`) a regression of this architecture runs
     #: besides the default ones.
     scenarios: ClassVar[tuple[str, ...]] = ()
