@@ -22,14 +22,19 @@ import numpy as np
 
 from mixlane.golden.sparse import scheme_stats
 
-#: name -> (mac, mac_options, scheme, scheme options)
+#: name -> (configuration keys besides precisions = [8], scheme, scheme options)
 DESIGNS = {
-    "bSPARQ 4b/5": ("sparq", {}, "bsparq", {}),
-    "bSPARQ 4b/3": ("sparq", {"placements": 3}, "bsparq", {"placements": 3}),
-    "bSPARQ 3b/6": ("sparq", {"window": 3, "placements": 6}, "bsparq", {"window": 3, "placements": 6}),
-    "vSPARQ 4b/5": ("sparq", {"vsparq": True}, "vsparq", {}),
-    "NB-SMT 2T": ("nbsmt", {"threads": 2}, "nbsmt", {"threads": 2}),
-    "NB-SMT 4T": ("nbsmt", {"threads": 4}, "nbsmt", {"threads": 4}),
+    "bSPARQ 4b/5": ({"mac": "sparq"}, "bsparq", {}),
+    "bSPARQ 4b/3": ({"mac": "sparq", "mac_options": {"placements": 3}}, "bsparq", {"placements": 3}),
+    "bSPARQ 3b/6": ({"mac": "sparq", "mac_options": {"window": 3, "placements": 6}}, "bsparq",
+                    {"window": 3, "placements": 6}),
+    "vSPARQ 4b/5": ({"mac": "sparq", "mac_options": {"vsparq": True}}, "vsparq", {}),
+    "NB-SMT 2T": ({"mac": "nbsmt", "mac_options": {"threads": 2}}, "nbsmt", {"threads": 2}),
+    "NB-SMT 2T/2": ({"mac": "nbsmt", "mac_options": {"threads": 2, "placements": 2}}, "nbsmt",
+                    {"threads": 2, "placements": 2}),
+    "NB-SMT 4T": ({"mac": "nbsmt", "mac_options": {"threads": 4}}, "nbsmt", {"threads": 4}),
+    "INT8 gated": ({"mac": "conventional", "zero_gating": True}, "exact", {}),
+    "sum-together 8b gated": ({"zero_gating": True}, "exact", {}),
 }
 
 
@@ -55,14 +60,14 @@ def error_table(zeros: list[float]) -> list[dict]:
     rows = []
     for z in zeros:
         a, w = relu_tensors(z, np.random.default_rng(int(z * 100) + 1))
-        for name, (_, _, scheme, opts) in DESIGNS.items():
+        for name, (_, scheme, opts) in DESIGNS.items():
             s = scheme_stats(scheme, a, w, **opts)
             rows.append({"design": name, "zeros": z, **s.to_dict()})
     return rows
 
 
-def synth(name: str, mac: str, opts: dict, width: int, zeros: float, out: Path) -> dict:
-    cfg = {"width": width, "precisions": [8], "mac": mac, "mac_options": opts}
+def synth(name: str, keys: dict, width: int, zeros: float, out: Path) -> dict:
+    cfg = {"width": width, "precisions": [8], **keys}
     folder = out / name.replace(" ", "_").replace("/", "p") / f"z{int(zeros * 100)}"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(cfg))
@@ -77,7 +82,9 @@ def synth(name: str, mac: str, opts: dict, width: int, zeros: float, out: Path) 
     return {"design": name, "zeros": zeros, "seconds": round(time.perf_counter() - t0, 1),
             "area_um2": d["area_um2"], "baseline_area_um2": b["area_um2"],
             "pj_per_mac": d["precisions"]["8"]["pj_per_mac"], "baseline_pj_per_mac": b["precisions"]["8"]["pj_per_mac"],
-            "fmax_mhz": d["timing"].get("fmax_mhz"), "baseline_fmax_mhz": b["timing"].get("fmax_mhz")}
+            "fmax_mhz": d["timing"].get("fmax_mhz"), "baseline_fmax_mhz": b["timing"].get("fmax_mhz"),
+            "gated_lane_fraction": d["precisions"]["8"].get("gated_lane_fraction"),
+            "lane_area_um2": d["blocks"]["multipliers"], "baseline_lane_area_um2": b["blocks"]["multipliers"]}
 
 
 def codesign_table(names: list[str], out: Path) -> None:
@@ -89,9 +96,9 @@ def codesign_table(names: list[str], out: Path) -> None:
     print("\n| design | fp32 | exact INT8 | on the design | change | RTL images | s |")
     print("|---|---|---|---|---|---|---|")
     for name in names:
-        mac, opts, _, _ = DESIGNS[name]
+        keys, _, _ = DESIGNS[name]
         t0 = time.perf_counter()
-        r = codesign(Config(precisions=(8,), mac=mac, mac_options=opts), Options(rtl_images=5),
+        r = codesign(Config(precisions=(8,), **keys), Options(rtl_images=5),
                      out / "codesign" / name.replace(" ", "_").replace("/", "p"), log=lambda s: None)
         a = r["accuracy"]
         rtl = f"{r['rtl']['images_checked']} ({'bit-exact' if r['rtl']['passed'] else 'MISMATCH'})"
@@ -124,19 +131,22 @@ def main() -> None:
     if args.skip_synth:
         return
     rows = []
-    print("\n| design | zeros | area um^2 | vs INT8 | MACs/cycle/area vs INT8 | pJ/MAC | INT8 pJ/MAC | energy vs INT8 "
-          "| Fmax MHz | s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for name, (mac, opts, _, _) in DESIGNS.items():
+    print("\n| design | zeros | area um^2 | vs INT8 | lanes vs INT8 | MACs/cycle/area vs INT8 | pJ/MAC | INT8 pJ/MAC "
+          "| energy vs INT8 | gated lanes | Fmax MHz | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, (keys, _, _) in DESIGNS.items():
         if args.design and name not in args.design:
             continue
         for z in zeros:
-            r = synth(name, mac, opts, args.width, z, out)
+            r = synth(name, keys, args.width, z, out)
             rows.append(r)
             ratio = r["area_um2"] / r["baseline_area_um2"]
-            print(f"| {name} | {z:.0%} | {r['area_um2']:.0f} | {ratio:.2f}x | {1 / ratio:.2f}x | "
+            gated = "-" if r["gated_lane_fraction"] is None else f"{r['gated_lane_fraction']:.0%}"
+            print(f"| {name} | {z:.0%} | {r['area_um2']:.0f} | {ratio:.2f}x | "
+                  f"{r['lane_area_um2'] / r['baseline_lane_area_um2']:.2f}x | {1 / ratio:.2f}x | "
                   f"{r['pj_per_mac']:.3f} | {r['baseline_pj_per_mac']:.3f} | "
-                  f"{r['pj_per_mac'] / r['baseline_pj_per_mac']:.2f}x | {r['fmax_mhz']} | {r['seconds']} |", flush=True)
+                  f"{r['pj_per_mac'] / r['baseline_pj_per_mac']:.2f}x | {gated} | {r['fmax_mhz']:.0f} | "
+                  f"{r['seconds']} |", flush=True)
             (out / "synth.json").write_text(json.dumps(rows, indent=1))
 
 

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mixlane.config import Config, ConfigError
-from mixlane.golden import decode, register_results, register_sum, unpack, uniform_meta
-from mixlane.golden.sparse import (allowed_placements, bsparq_trim, nbsmt_values, scheme_stats, trim_parts,
-                                   vsparq_pairs, window_lsbs, zero_pair_fraction)
+from mixlane.golden import (bsparq_trim, decode, nbsmt_values, register_results, register_sum, scheme_stats,
+                            trim_parts, unpack, vsparq_pairs, zero_pair_fraction)
+from mixlane.golden.sparse import allowed_placements, window_lsbs
 from mixlane.rtl.generate import to_verilog
 from mixlane.sim_tb.runner import run_regression
 from mixlane.sim_tb.stimulus import build
