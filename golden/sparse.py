@@ -30,7 +30,7 @@ import numpy as np
 __all__ = ["ACT_BITS", "WINDOWS", "DEFAULT_PLACEMENTS", "window_lsbs", "allowed_placements", "check_window",
            "trim_parts", "bsparq_trim", "vsparq_pairs", "vsparq_values", "nbsmt_values", "nbsmt_busy",
            "nbsmt_window", "SCHEMES", "scheme_values", "SchemeStats", "scheme_stats", "zero_pair_fraction",
-           "sparq_sum", "nbsmt_sum", "gated_lanes"]
+           "sparq_sum", "nbsmt_sum", "gated_lanes", "register_values", "pad_groups"]
 
 #: Bits of an activation (unsigned) and of a weight (signed).
 ACT_BITS = 8
@@ -112,7 +112,7 @@ def bsparq_trim(values, placements: int | None = None, rounding: bool = True, wi
     return digits << shifts
 
 
-def _pad_groups(x: np.ndarray, group: int) -> np.ndarray:
+def pad_groups(x: np.ndarray, group: int) -> np.ndarray:
     """``x`` with its last axis padded with zeros to a multiple of ``group``, reshaped ``(..., K/group, group)``."""
     k = x.shape[-1]
     pad = (-k) % group
@@ -128,7 +128,7 @@ def vsparq_pairs(values, placements: int = 5, rounding: bool = True) -> np.ndarr
     v = _activations(values)
     if v.ndim == 0:
         raise ValueError("activations: vSPARQ pairs elements along the last axis; give at least one axis")
-    pairs = _pad_groups(v, 2)
+    pairs = pad_groups(v, 2)
     partner_zero = pairs[..., ::-1] == 0
     out = np.where(partner_zero, pairs, bsparq_trim(pairs, placements, rounding, 4))
     return out.reshape(out.shape[:-2] + (-1,))[..., :v.shape[-1]]
@@ -144,7 +144,7 @@ def nbsmt_busy(a, w, threads: int = 2) -> np.ndarray:
     """Busy threads of every group of ``threads`` consecutive elements along the last axis ``(..., K/T)``:
     elements whose activation and weight are both non-zero."""
     a, w = np.broadcast_arrays(_activations(a), _weights(w))
-    return _pad_groups((a != 0) & (w != 0), threads).sum(axis=-1)
+    return pad_groups((a != 0) & (w != 0), threads).sum(axis=-1)
 
 
 def nbsmt_window(busy: np.ndarray | int, threads: int) -> np.ndarray:
@@ -164,7 +164,7 @@ def nbsmt_values(a, w, threads: int = 2, placements: int = 5, rounding: bool = T
     if a.ndim == 0:
         raise ValueError("activations: NB-SMT groups elements along the last axis; give at least one axis")
     k = a.shape[-1]
-    groups = _pad_groups(a, threads)
+    groups = pad_groups(a, threads)
     share = np.repeat(nbsmt_window(nbsmt_busy(a, w, threads), threads)[..., None], threads, axis=-1)
     out = groups.copy()
     for bits, places in ((4, placements), (2, DEFAULT_PLACEMENTS[2])):
@@ -196,7 +196,7 @@ def zero_pair_fraction(a, w=None) -> float:
     (vSPARQ runs those exact). With ``w``, a zero operand pair counts too (weight or activation zero)."""
     a = _activations(a)
     nz = a != 0 if w is None else (a != 0) & (_weights(w) != 0)
-    pairs = _pad_groups(nz, 2)
+    pairs = pad_groups(nz, 2)
     return float((~pairs.all(axis=-1)).mean()) if pairs.size else 0.0
 
 
@@ -243,7 +243,7 @@ def scheme_stats(scheme: str, a, w, **options) -> SchemeStats:
 
 
 # --------------------------------------------------------------------------------- register-level golden
-def _register_values(cfg, a_bits, w_bits, meta) -> tuple[np.ndarray, np.ndarray]:
+def register_values(cfg, a_bits, w_bits, meta) -> tuple[np.ndarray, np.ndarray]:
     """Unsigned activations and signed weights ``(B, N)`` of 8-bit uniform registers (0 for a reserved code)."""
     from .arith import unpack
     from .layout import decode
@@ -255,7 +255,7 @@ def _register_values(cfg, a_bits, w_bits, meta) -> tuple[np.ndarray, np.ndarray]
 def sparq_sum(cfg, a_bits, w_bits, meta) -> np.ndarray:
     """Register sums ``(B,)`` of a ``mac = "sparq"`` datapath: bSPARQ (``window``, ``placements``,
     ``rounding`` options) or, with ``vsparq``, vSPARQ pairs of adjacent register elements."""
-    a, w = _register_values(cfg, a_bits, w_bits, meta)
+    a, w = register_values(cfg, a_bits, w_bits, meta)
     if cfg.option("vsparq"):
         used = vsparq_pairs(a, cfg.option("placements"), cfg.option("rounding"))
     else:
@@ -266,7 +266,7 @@ def sparq_sum(cfg, a_bits, w_bits, meta) -> np.ndarray:
 def nbsmt_sum(cfg, a_bits, w_bits, meta) -> np.ndarray:
     """Register sums ``(B,)`` of a ``mac = "nbsmt"`` datapath: groups of ``threads`` adjacent register
     elements share one unit (:func:`nbsmt_values`)."""
-    a, w = _register_values(cfg, a_bits, w_bits, meta)
+    a, w = register_values(cfg, a_bits, w_bits, meta)
     used = nbsmt_values(a, w, cfg.option("threads"), cfg.option("placements"), cfg.option("rounding"))
     return (used * w).sum(axis=1)
 
@@ -296,3 +296,4 @@ def gated_lanes(cfg, a_bits, w_bits, meta) -> np.ndarray:
     w = np.asarray(w_bits, dtype=np.uint8).reshape(len(layout), lanes, lw).any(axis=2)
     prec = layout[:, np.arange(lanes) * lw // cfg.pmin]
     return (prec > 0) & gateable[prec] & (~a | ~w)
+

@@ -13,6 +13,8 @@ overflow) and what the run observed (cycles held by back-pressure, idle cycles b
 - ``stalls``: each operation kind held by output back-pressure, and offered after idle input cycles.
 - ``accumulator``: an ACC whose exact sum leaves the accumulator range upwards / downwards (wrapped or
   saturated), when the architecture's golden accumulator reports it.
+- ``lane``: the architecture's own cases of its lane arithmetic (:meth:`Architecture.coverage_bins`, e.g.
+  every window position and collision count of the run-time trimming lanes), on ACC operations.
 
 Operations with equal features are sampled once (``cocotb-coverage`` walks every bin per sample); the exact hit
 counts are kept separately (:meth:`Coverage.hits`). The runner merges the scenarios into ``coverage_<sim>.json``
@@ -30,7 +32,7 @@ from mixlane.golden import OP_ACC, OP_NAMES, Ops, Results, decode, meta_field_bi
 
 __all__ = ["ITEMS", "coverage_model", "features", "Coverage", "merge_hits", "summarize"]
 
-ITEMS = ("codes", "corners", "sequence", "order", "stalls", "accumulator")
+ITEMS = ("codes", "corners", "sequence", "order", "stalls", "accumulator", "lane")
 CORNERS = ("a_min", "a_max", "w_min", "w_max", "a_min*w_min", "a_max*w_min")
 OPS = tuple(OP_NAMES)
 
@@ -59,6 +61,7 @@ def coverage_model(cfg: Config) -> dict[str, list]:
         "stalls": [(op, kind) for op in OPS for kind in ("held", "after_idle")],
         "accumulator": ([f"{cfg.overflow}_up", f"{cfg.overflow}_down"]
                         if getattr(cfg.architecture.accumulator_model(), "reports_overflow", False) else []),
+        "lane": list(cfg.architecture.coverage_bins(cfg)),
     }
     return model
 
@@ -107,6 +110,8 @@ def features(cfg: Config, ops: Ops, expected: Results, op_stats: np.ndarray) -> 
     out["stalls"] = list(zip(op.tolist(), (op_stats[:, 1] > 0).tolist(), (op_stats[:, 2] > 0).tolist()))
     ovf = expected.overflow
     out["accumulator"] = [] if ovf is None else ovf[:n][acc].tolist()
+    out["lane"] = (cfg.architecture.coverage_events(cfg, ops.a[acc], ops.w[acc], ops.meta[acc])
+                   if acc.any() and cfg.architecture.coverage_bins(cfg) else [])
     return out
 
 
@@ -120,6 +125,8 @@ def _relation(cfg: Config, item: str, model: dict[str, list]):
         return lambda v, b: v[0] == b[0] and v[1 if b[1] == "held" else 2]
     if item == "accumulator":
         return lambda v, b: v == (1 if b.endswith("_up") else -1)
+    if item == "lane":
+        return lambda v, b: b in v
     return lambda v, b: v == b
 
 

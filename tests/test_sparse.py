@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from mixlane.config import Config, ConfigError
 from mixlane.golden import (bsparq_trim, decode, nbsmt_values, register_results, register_sum, scheme_stats,
-                            trim_parts, unpack, vsparq_pairs, zero_pair_fraction)
+                            trim_parts, uniform_meta, unpack, vsparq_pairs, zero_pair_fraction)
 from mixlane.golden.sparse import allowed_placements, window_lsbs
 from mixlane.rtl.generate import to_verilog
 from mixlane.sim_tb.runner import run_regression
@@ -162,6 +162,20 @@ def test_sparse_architecture_regression(mac, opts, width, sim, tmp_path):
                          fast_build=True)
     assert res.passed, f"{sim} {cfg.to_dict()}:\n" + ("\n".join(res.failures) or res.log)
     assert {t["scenario"] for t in res.tests} >= {"activations", "zeros0", "zeros50", "zeros80"}
+    lane = res.coverage["items"]["lane"]          # every window position, collision count and saturating carry
+    assert not lane["missing"] and len(cfg.architecture.coverage_bins(cfg)) >= 6, lane
+
+
+def test_lane_coverage_events():
+    from mixlane.golden import ints_to_bits
+
+    cfg = _cfg("nbsmt", {"threads": 4}, 32)
+    a = ints_to_bits([0xFF_00_13_C8, 0x00_00_00_FF], 32)      # elements (low first): 200, 19, 0, 255 | 255 alone
+    w = ints_to_bits([0x01_01_01_01, 0x01_01_01_01], 32)
+    ev = cfg.architecture.coverage_events(cfg, a, w, uniform_meta(cfg, 8, 2))
+    # three busy threads: 2-bit windows; 200 at 6, 19 at 3, 255 at 6 with a saturating carry
+    assert ev[0] == {"busy 3/4", "2b window at 6", "2b window at 3", "2b carry saturated"}
+    assert ev[1] == {"busy 1/4"}                                # a lone thread runs exact
 
 
 @pytest.mark.parametrize("mac, opts", [("sparq", {}), ("sparq", {"vsparq": True}), ("nbsmt", {"threads": 4})])

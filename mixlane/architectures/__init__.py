@@ -177,6 +177,15 @@ class Architecture:
         """The per-element weights :meth:`proof_weights` combines (for reports)."""
         return ()
 
+    def coverage_bins(self, cfg: Any) -> list[str]:
+        """Labels of this architecture's own functional-coverage bins (item ``lane`` of a verify run; default
+        none): cases of its lane arithmetic a regression must reach."""
+        return []
+
+    def coverage_events(self, cfg: Any, a_bits: Any, w_bits: Any, meta: Any) -> list[frozenset]:
+        """Per ACC register pair, the :meth:`coverage_bins` labels it hits."""
+        return [frozenset()] * len(meta)
+
     def lane_class(self) -> type:
         return resolve(self.rtl)
 

@@ -36,6 +36,19 @@ class NbSmt(EightBitActivations):
     def slots_per_lane(self, cfg: Any) -> int:
         return cfg.option("threads")
 
+    def trim_windows(self, cfg: Any) -> list[tuple[int, int]]:
+        return [(4, cfg.option("placements"))] + ([(2, DEFAULT_PLACEMENTS[2])] if cfg.option("threads") == 4 else [])
+
+    def busy(self, cfg: Any, a: Any, w: Any) -> Any:
+        return (a != 0) & (w != 0)
+
+    def trimmed(self, cfg: Any, a: Any, busy: Any) -> dict[int, Any]:
+        count = busy.sum(axis=-1, keepdims=True)
+        out = {4: busy & (count == 2)}
+        if cfg.option("threads") == 4:
+            out[2] = busy & (count >= 3)
+        return out
+
     def used_activations(self, cfg: Any, acts: list, weights: list) -> list:
         from amaranth.hdl import Mux
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from mixlane.errors import ConfigError
-from mixlane.golden.sparse import ACT_BITS, bsparq_trim, check_window, window_lsbs
+from mixlane.golden.sparse import ACT_BITS, bsparq_trim, check_window, pad_groups, register_values, window_lsbs
 
 from . import Architecture, Option
 
@@ -26,6 +28,8 @@ class EightBitActivations(Architecture):
 
     modes = ("uniform",)
     exact = False
+    #: ``nbsmt``/``sparq`` runs also reach every window position, collision count and saturating carry
+    #: (:meth:`coverage_bins`)
     #: every activation value alone, everywhere and among partners; tensors at 0 / 50 / 80% zero activations
     scenarios = ("activations", "zeros0", "zeros50", "zeros80")
 
@@ -41,6 +45,56 @@ class EightBitActivations(Architecture):
             check_window(window, placements)
         except ValueError as exc:
             raise ConfigError(f"mac_options.{exc}") from None
+
+    # ------------------------------------------------------------------------ what the scheme does per lane
+    def trim_windows(self, cfg: Any) -> list[tuple[int, int]]:
+        """``(window, placements)`` of every trimming the scheme applies."""
+        raise NotImplementedError
+
+    def busy(self, cfg: Any, a: Any, w: Any) -> Any:
+        """Busy elements (``(..., threads)`` groups) for a sharing scheme, or ``None`` (every element trimmed)."""
+        raise NotImplementedError
+
+    def trimmed(self, cfg: Any, a: Any, busy: Any) -> dict[int, Any]:
+        """Window width -> mask of the elements (``(..., threads)``) trimmed to it."""
+        raise NotImplementedError
+
+    def coverage_bins(self, cfg: Any) -> list[str]:
+        """Busy threads per lane (sharing schemes), every position of every window, a rounding carry
+        saturating each window."""
+        threads = self.slots_per_lane(cfg)
+        bins = [] if self.busy(cfg, np.zeros((1, threads), int), np.ones((1, threads), int)) is None else \
+            [f"busy {n}/{threads}" for n in range(threads + 1)]
+        for window, places in self.trim_windows(cfg):
+            bins += [f"{window}b window at {lsb}" for lsb in window_lsbs(window, places)]
+            if cfg.option("rounding"):
+                bins.append(f"{window}b carry saturated")
+        return bins
+
+    def coverage_events(self, cfg: Any, a_bits: Any, w_bits: Any, meta: Any) -> list[frozenset]:
+        a, w = register_values(cfg, a_bits, w_bits, meta)
+        threads = self.slots_per_lane(cfg)
+        ga, gw = pad_groups(a, threads), pad_groups(w, threads)
+        busy = self.busy(cfg, ga, gw)
+        places = dict(self.trim_windows(cfg))
+        events = [set() for _ in range(len(a))]
+        if busy is not None:
+            for b, counts in enumerate(busy.sum(axis=-1).tolist()):
+                events[b] |= {f"busy {n}/{threads}" for n in set(counts)}
+        for window, mask in self.trimmed(cfg, ga, busy).items():
+            mask = mask & (ga != 0)
+            rows = np.nonzero(mask)[0]
+            vals = ga[mask]
+            lsbs = np.array(window_lsbs(window, places[window]))
+            lead = np.floor(np.log2(np.maximum(vals, 1))).astype(np.int64)
+            shifts = lsbs[np.searchsorted(lsbs, np.maximum(lead - (window - 1), 0))]
+            full = (vals >> shifts) == (1 << window) - 1
+            carry = full & (shifts > 0) & ((vals >> np.maximum(shifts - 1, 0)) & 1 == 1)
+            for r, sh, c in zip(rows.tolist(), shifts.tolist(), carry.tolist()):
+                events[r].add(f"{window}b window at {sh}")
+                if c and cfg.option("rounding"):
+                    events[r].add(f"{window}b carry saturated")
+        return [frozenset(e) for e in events]
 
     def lane_reference(self, cfg: Any, a: Any, w: Any, precision: int) -> Any:
         """Sum over the lane's elements of the activation as the scheme uses it (:meth:`used_activations`)
@@ -71,7 +125,6 @@ class EightBitActivations(Architecture):
     @staticmethod
     def trim_table(acts: list, window: int, placements: int, rounding: bool) -> list:
         """``acts`` through the golden bSPARQ table (a 256-entry word select each)."""
-        import numpy as np
         from amaranth.hdl import Const
 
         values = bsparq_trim(np.arange(256), placements, rounding, window)
@@ -107,6 +160,17 @@ class Sparq(EightBitActivations):
 
     def slots_per_lane(self, cfg: Any) -> int:
         return 2
+
+    def trim_windows(self, cfg: Any) -> list[tuple[int, int]]:
+        return [(cfg.option("window"), cfg.option("placements"))]
+
+    def busy(self, cfg: Any, a: Any, w: Any) -> Any:
+        return (a != 0) if cfg.option("vsparq") else None
+
+    def trimmed(self, cfg: Any, a: Any, busy: Any) -> dict[int, Any]:
+        if busy is None:
+            return {cfg.option("window"): np.ones(a.shape, bool)}
+        return {4: busy & (busy.sum(axis=-1, keepdims=True) == 2)}
 
     def used_activations(self, cfg: Any, acts: list, weights: list) -> list:
         from amaranth.hdl import Mux
