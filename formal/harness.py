@@ -116,8 +116,8 @@ class LaneHarness(wiring.Component):
         a, w = (Cat(*(Const(b, 1) if isinstance(b, int) else port[i]
                       for i, b in enumerate(self._lane.inputs[name])))
                 for name, port in (("a", self.a), ("w", self.w)))
-        products = reference_products(cfg, a, w, p)
         reference = cfg.architecture.lane_reference(cfg, a, w, p)
+        products = reference_products(cfg, a, w, p) if reference is None or ct.kind == "apart" else []
         n_free = len(self._lane.free_bits)
         rows = [self._instance(m, s, s * n_free) for s in range(ct.cycles[code])]
         if ct.kind == "apart":

@@ -27,6 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arith import unpack
+from .layout import decode
+
 __all__ = ["ACT_BITS", "WINDOWS", "DEFAULT_PLACEMENTS", "window_lsbs", "allowed_placements", "check_window",
            "trim_parts", "bsparq_trim", "vsparq_pairs", "vsparq_values", "nbsmt_values", "nbsmt_busy",
            "nbsmt_window", "SCHEMES", "scheme_values", "SchemeStats", "scheme_stats", "zero_pair_fraction",
@@ -121,7 +124,7 @@ def pad_groups(x: np.ndarray, group: int) -> np.ndarray:
     return x.reshape(x.shape[:-1] + (x.shape[-1] // group, group))
 
 
-def vsparq_pairs(values, placements: int = 5, rounding: bool = True) -> np.ndarray:
+def vsparq_pairs(values, placements: int = DEFAULT_PLACEMENTS[4], rounding: bool = True) -> np.ndarray:
     """vSPARQ activations (same shape): pairs ``(2j, 2j + 1)`` along the last axis (the reduction; an odd
     last element pairs with an implicit zero); a value whose partner is zero is exact, otherwise both are
     bSPARQ-trimmed to 4-bit windows."""
@@ -134,7 +137,7 @@ def vsparq_pairs(values, placements: int = 5, rounding: bool = True) -> np.ndarr
     return out.reshape(out.shape[:-2] + (-1,))[..., :v.shape[-1]]
 
 
-def vsparq_values(a, w, placements: int = 5, rounding: bool = True) -> np.ndarray:
+def vsparq_values(a, w, placements: int = DEFAULT_PLACEMENTS[4], rounding: bool = True) -> np.ndarray:
     """:func:`vsparq_pairs` with the ``(a, w)`` signature of the other schemes (weights unused)."""
     _weights(w)
     return vsparq_pairs(a, placements, rounding)
@@ -154,7 +157,7 @@ def nbsmt_window(busy: np.ndarray | int, threads: int) -> np.ndarray:
     return ACT_BITS // ways
 
 
-def nbsmt_values(a, w, threads: int = 2, placements: int = 5, rounding: bool = True) -> np.ndarray:
+def nbsmt_values(a, w, threads: int = 2, placements: int = DEFAULT_PLACEMENTS[4], rounding: bool = True) -> np.ndarray:
     """Activations as an NB-SMT unit of ``threads`` (2 or 4) threads uses them (same shape as ``a``): exact
     for a lone busy thread, bSPARQ 4-bit windows (``placements``) when two collide, 2-bit windows (7
     placements) when three or four collide. Multiply by the exact weights for the products."""
@@ -179,8 +182,9 @@ def nbsmt_values(a, w, threads: int = 2, placements: int = 5, rounding: bool = T
 SCHEMES = {
     "exact": lambda a, w: _activations(a),
     "bsparq": lambda a, w, placements=None, rounding=True, window=4: bsparq_trim(a, placements, rounding, window),
-    "vsparq": lambda a, w, placements=5, rounding=True: vsparq_pairs(a, placements, rounding),
-    "nbsmt": lambda a, w, threads=2, placements=5, rounding=True: nbsmt_values(a, w, threads, placements, rounding),
+    "vsparq": lambda a, w, placements=DEFAULT_PLACEMENTS[4], rounding=True: vsparq_pairs(a, placements, rounding),
+    "nbsmt": lambda a, w, threads=2, placements=DEFAULT_PLACEMENTS[4], rounding=True:
+        nbsmt_values(a, w, threads, placements, rounding),
 }
 
 
@@ -245,9 +249,6 @@ def scheme_stats(scheme: str, a, w, **options) -> SchemeStats:
 # --------------------------------------------------------------------------------- register-level golden
 def register_values(cfg, a_bits, w_bits, meta) -> tuple[np.ndarray, np.ndarray]:
     """Unsigned activations and signed weights ``(B, N)`` of 8-bit uniform registers (0 for a reserved code)."""
-    from .arith import unpack
-    from .layout import decode
-
     layout = decode(cfg, np.asarray(meta, dtype=np.int64))
     return unpack(cfg, a_bits, layout, "a"), unpack(cfg, w_bits, layout, "w")
 
@@ -256,10 +257,11 @@ def sparq_sum(cfg, a_bits, w_bits, meta) -> np.ndarray:
     """Register sums ``(B,)`` of a ``mac = "sparq"`` datapath: bSPARQ (``window``, ``placements``,
     ``rounding`` options) or, with ``vsparq``, vSPARQ pairs of adjacent register elements."""
     a, w = register_values(cfg, a_bits, w_bits, meta)
+    window, placements = cfg.architecture.trim_windows(cfg)[0]
     if cfg.option("vsparq"):
-        used = vsparq_pairs(a, cfg.option("placements"), cfg.option("rounding"))
+        used = vsparq_pairs(a, placements, cfg.option("rounding"))
     else:
-        used = bsparq_trim(a, cfg.option("placements"), cfg.option("rounding"), cfg.option("window"))
+        used = bsparq_trim(a, placements, cfg.option("rounding"), window)
     return (used * w).sum(axis=1)
 
 
@@ -276,9 +278,6 @@ def gated_lanes(cfg, a_bits, w_bits, meta) -> np.ndarray:
     """``(B, L)`` bool: the lanes zero gating isolates for each register pair (``cfg.zero_gating``): lanes
     (``lane_width`` register bits each; one element per slot in ``element`` mode) whose activation or weight
     bits are all zero under a precision where that is a zero product (:meth:`Config.gateable`)."""
-    from .arith import unpack
-    from .layout import decode
-
     layout = decode(cfg, np.asarray(meta, dtype=np.int64))
     gateable = np.array([cfg.gateable(p) if p else False for p in range(9)])
     if cfg.precision_mode == "element":

@@ -20,7 +20,9 @@ Operands: ``a`` are activations (operand ``'a'``), ``w`` weights (operand ``'w'`
 Expected values are computed directly with numpy int64 arithmetic, never through the register model. With
 ``overflow = 'wrap'`` they are the exact values wrapped to ``acc_width`` bits (the exact values whenever they
 fit); with ``overflow = 'saturate'`` the builders raise if any partial sum could leave the accumulator range
-(then the exact value is what the hardware produces).
+(then the exact value is what the hardware produces). Architectures that approximate at run time
+(``Architecture.exact`` false: SPARQ, NB-SMT trimming) compute other values from the same operations: take
+theirs from :func:`mixlane.golden.run`.
 
 Result order: every builder emits exactly one READ_LOAD per output value, in C order of the returned
 ``expected`` array (see :func:`read_order` and :func:`results_to_tensor`).

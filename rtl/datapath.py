@@ -52,6 +52,9 @@ class SimdDatapath(wiring.Component):
     -------
     i : In(op_signature(cfg))
     o : Out(result_signature(cfg))
+
+    With ``zero_gating``, :attr:`lane_gates` holds each lane's gate signal (1: operands isolated) once the
+    design is elaborated (probes and tests).
     """
 
     def __init__(self, *, config: Config):
@@ -70,6 +73,7 @@ class SimdDatapath(wiring.Component):
         if self._contract.register_code and config.precision_mode != "uniform":
             raise ValueError(f"{type(probe).__name__}: its offsets, shifts or cycles depend on the code, which "
                              f"needs precision_mode 'uniform' (the architecture must reject this configuration)")
+        self.lane_gates: list[Signal] = []    # filled when elaborated with zero gating (see the class docstring)
         super().__init__({"i": In(op_signature(config)), "o": Out(result_signature(config))})
 
     @property
@@ -91,6 +95,7 @@ class SimdDatapath(wiring.Component):
         m.d.comb += [ali.slots[s].eq(dec.slots[s]) for s in range(cfg.slots)]
 
         lanes = []
+        self.lane_gates = []             # zero gating's per-lane gate signals, in lane order (for tests, probes)
         g = self._group                  # slots per lane; a lane's code and enable are its first slot's
         for k in range(cfg.slots // g):
             lane = self._lane0 if k == 0 else self._lane_cls(**self._lane_args)
@@ -147,16 +152,25 @@ class SimdDatapath(wiring.Component):
         return m
 
     def _isolate(self, m: Module, k: int, a, w, slot):
-        """Zero gating of lane ``k``: when its activation or weight bits are all zero under a code where that
+        """Zero gating of lane ``k``: when its activation or weight elements are all zero under a code where that
         means a zero product (:meth:`Config.gateable`), both operands are held at 0 (operand isolation: the
-        lane's nets keep still while such pairs stream through). Returns the lane's operands."""
+        lane's nets keep still while such pairs stream through). In ``element`` mode a slot's element is its
+        low ``p`` bits (the code's precision); otherwise the whole lane. Returns the lane's operands."""
         cfg = self._cfg
         n = 1 << cfg.code_bits
         mask = sum(1 << c for c, p in enumerate(cfg.precisions) if cfg.gateable(p))
         code_ok = Signal(name=f"lane{k}_gateable")
         m.d.comb += code_ok.eq(Const(mask, n).bit_select(slot.code, 1))
+        a_zero, w_zero = Signal(name=f"lane{k}_a_zero"), Signal(name=f"lane{k}_w_zero")
+        if cfg.precision_mode == "element":
+            for c, p in enumerate(cfg.precisions):
+                with m.If(slot.code == c):
+                    m.d.comb += [a_zero.eq(a[:p] == 0), w_zero.eq(w[:p] == 0)]
+        else:
+            m.d.comb += [a_zero.eq(a == 0), w_zero.eq(w == 0)]
         gated = Signal(name=f"lane{k}_gated")
-        m.d.comb += gated.eq(slot.en & code_ok & ((a == 0) | (w == 0)))
+        m.d.comb += gated.eq(slot.en & code_ok & (a_zero | w_zero))
+        self.lane_gates.append(gated)
         a_iso = Signal(len(a), name=f"lane{k}_a_iso")
         w_iso = Signal(len(w), name=f"lane{k}_w_iso")
         m.d.comb += [a_iso.eq(Mux(gated, 0, a)), w_iso.eq(Mux(gated, 0, w))]

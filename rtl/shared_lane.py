@@ -74,8 +74,9 @@ class SharedLane(wiring.Component):
     lsbs : dict
         Window width -> allowed window positions, for every width the policy uses (4, and 2 for four
         ``"operands"`` threads; ``window`` for ``"always"``).
-    window : int
-        Bits a thread keeps under ``"always"`` (2, 3 or 4); otherwise ``8 // threads`` (the slice width).
+    window : int or None
+        Bits a thread keeps under ``"always"`` (2, 3 or 4); ``None`` for the sharing policies (their slices are
+        ``8 // threads`` bits).
     rounding : bool
         Round half to even (else truncate).
     code_bits : int
@@ -93,14 +94,17 @@ class SharedLane(wiring.Component):
         ``sum + offset`` is the lane's value (``offset = -2**(row_width - 1)``); ``carry`` is 0.
     """
 
-    def __init__(self, *, threads: int, policy: str, lsbs: dict, window: int, rounding: bool, code_bits: int = 1):
+    def __init__(self, *, threads: int, policy: str, lsbs: dict, window: int | None, rounding: bool,
+                 code_bits: int = 1):
         self._threads = operator.index(threads)
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}, not {policy!r}")
         if self._threads not in (2, 4) or (policy == "activations" and self._threads != 2):
             raise ValueError(f"threads must be 2 or 4 (2 for 'activations'), not {threads!r}")
         self._policy, self._rounding = policy, bool(rounding)
-        self._window = operator.index(window)
+        if (policy == "always") != (window is not None):
+            raise ValueError(f"window: give the kept bits (2, 3 or 4) for policy 'always' only, not {window!r}")
+        self._window = operator.index(window) if window is not None else ACT_BITS // self._threads
         self._slice = self._window if policy == "always" else ACT_BITS // self._threads
         self._ways = (self._threads,) if policy == "always" else tuple(w for w in (1, 2, 4) if w <= self._threads)
         self._lsbs = {operator.index(k): tuple(operator.index(x) for x in v) for k, v in lsbs.items()}

@@ -13,7 +13,7 @@ import pytest
 from mixlane.config import PRESETS, Config, preset, random_config
 from mixlane.rtl.generate import to_verilog
 from mixlane.sim_tb.runner import run_regression
-from mixlane.sim_tb.stimulus import DEFAULT_SCENARIOS
+from mixlane.sim_tb.stimulus import default_scenarios
 
 SIMS = ("icarus", "verilator")
 # Icarus is event-driven and ~100x slower than Verilator on these netlists; the presets run on it with the
@@ -49,7 +49,7 @@ PRESET_CASES = [pytest.param(name, sim, marks=_preset_marks(name, sim)) for name
 @pytest.mark.parametrize("name, sim", PRESET_CASES)
 def test_preset(name, sim, tmp_path):
     res = _check(preset(name), sim, tmp_path, vectors=max(DEFAULT_VECTORS, VECTORS[sim]))
-    assert {t["scenario"] for t in res.tests} == set(DEFAULT_SCENARIOS)
+    assert {t["scenario"] for t in res.tests} == set(default_scenarios(preset(name)))
     missed = {item: c["missing"] for item, c in res.coverage["items"].items() if c["missing"]}
     assert res.coverage["coverage"] == 100.0, f"{name}: functional coverage bins missed: {missed}"
 

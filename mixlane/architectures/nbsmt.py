@@ -58,8 +58,5 @@ class NbSmt(EightBitActivations):
         return [Mux(busy <= 1, x, Mux(busy == 2, f, t)) for x, f, t in zip(acts, four, two)]
 
     def lane_params(self, cfg: Any) -> dict[str, Any]:
-        windows = [(4, cfg.option("placements"))]
-        if cfg.option("threads") == 4:
-            windows.append((2, DEFAULT_PLACEMENTS[2]))
-        return dict(threads=cfg.option("threads"), policy="operands", lsbs=self.window_positions(*windows),
-                    window=4, rounding=cfg.option("rounding"), code_bits=cfg.code_bits)
+        return dict(threads=cfg.option("threads"), policy="operands", lsbs=self.window_positions(*self.trim_windows(cfg)),
+                    window=None, rounding=cfg.option("rounding"), code_bits=cfg.code_bits)

@@ -2,7 +2,7 @@
 after their leading zeros, signed 8-bit weights exact (``precisions = [8]``, ``uniform``).
 
 Options (``mac_options``): ``window`` (4, 3 or 2 bits kept), ``placements`` (window positions: 5/3/2 for a
-4-bit window, 6/2 for 3 bits, 7/4/3/2 for 2 bits), ``rounding`` (round half to even, else truncate) and
+4-bit window, 6/2 for 3 bits, 7/4/3/2 for 2 bits; 0, the default, every position), ``rounding`` (round half to even, else truncate) and
 ``vsparq`` (adjacent register elements share the unit: one of a pair zero, the other runs exact; 4-bit window
 only). Two elements per lane, one ``window x 8`` multiplier slice each. RTL:
 :class:`mixlane.rtl.shared_lane.SharedLane`; golden: :func:`mixlane.golden.sparse.sparq_sum`.
@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from mixlane.errors import ConfigError
-from mixlane.golden.sparse import ACT_BITS, bsparq_trim, check_window, pad_groups, register_values, window_lsbs
+from mixlane.golden.sparse import (ACT_BITS, DEFAULT_PLACEMENTS, bsparq_trim, check_window, pad_groups, register_values,
+                                   trim_parts, window_lsbs)
 
 from . import Architecture, Option
 
@@ -28,8 +29,6 @@ class EightBitActivations(Architecture):
 
     modes = ("uniform",)
     exact = False
-    #: ``nbsmt``/``sparq`` runs also reach every window position, collision count and saturating carry
-    #: (:meth:`coverage_bins`)
     #: every activation value alone, everywhere and among partners; tensors at 0 / 50 / 80% zero activations
     scenarios = ("activations", "zeros0", "zeros50", "zeros80")
 
@@ -85,11 +84,8 @@ class EightBitActivations(Architecture):
             mask = mask & (ga != 0)
             rows = np.nonzero(mask)[0]
             vals = ga[mask]
-            lsbs = np.array(window_lsbs(window, places[window]))
-            lead = np.floor(np.log2(np.maximum(vals, 1))).astype(np.int64)
-            shifts = lsbs[np.searchsorted(lsbs, np.maximum(lead - (window - 1), 0))]
-            full = (vals >> shifts) == (1 << window) - 1
-            carry = full & (shifts > 0) & ((vals >> np.maximum(shifts - 1, 0)) & 1 == 1)
+            raw, shifts = trim_parts(vals, window=window, placements=places[window], rounding=False)
+            carry = (raw == (1 << window) - 1) & (shifts > 0) & ((vals >> np.maximum(shifts - 1, 0)) & 1 == 1)
             for r, sh, c in zip(rows.tolist(), shifts.tolist(), carry.tolist()):
                 events[r].add(f"{window}b window at {sh}")
                 if c and cfg.option("rounding"):
@@ -145,15 +141,15 @@ class Sparq(EightBitActivations):
     golden = "mixlane.golden.sparse:sparq_sum"
     options = {
         "window": Option(4, (4, 3, 2), help="activation bits kept"),
-        "placements": Option(5, (2, 3, 4, 5, 6, 7), help="window positions (4 bits: 5, 3, 2; 3 bits: 6, 2; "
-                                                         "2 bits: 7, 4, 3, 2)"),
+        "placements": Option(0, (0, 2, 3, 4, 5, 6, 7), help="window positions (4 bits: 5, 3, 2; 3 bits: 6, 2; "
+                                                            "2 bits: 7, 4, 3, 2); 0: every position"),
         "rounding": Option(True, (True, False), help="round half to even on the dropped bits (else truncate)"),
         "vsparq": Option(False, (True, False), help="pairs of adjacent elements: one zero, the other exact"),
     }
 
     def check(self, cfg: Any) -> None:
         super().check(cfg)
-        self.check_window(cfg.option("window"), cfg.option("placements"))
+        self.check_window(*self.trim_windows(cfg)[0])
         if cfg.option("vsparq") and cfg.option("window") != 4:
             raise ConfigError(f"mac_options.vsparq: true is not allowed with window = {cfg.option('window')}; "
                               f"vSPARQ pairs share 4-bit windows (use window = 4)")
@@ -162,7 +158,8 @@ class Sparq(EightBitActivations):
         return 2
 
     def trim_windows(self, cfg: Any) -> list[tuple[int, int]]:
-        return [(cfg.option("window"), cfg.option("placements"))]
+        window = cfg.option("window")
+        return [(window, cfg.option("placements") or DEFAULT_PLACEMENTS[window])]
 
     def busy(self, cfg: Any, a: Any, w: Any) -> Any:
         return (a != 0) if cfg.option("vsparq") else None
@@ -175,14 +172,14 @@ class Sparq(EightBitActivations):
     def used_activations(self, cfg: Any, acts: list, weights: list) -> list:
         from amaranth.hdl import Mux
 
-        trimmed = self.trim_table(acts, cfg.option("window"), cfg.option("placements"), cfg.option("rounding"))
+        trimmed = self.trim_table(acts, *self.trim_windows(cfg)[0], cfg.option("rounding"))
         if not cfg.option("vsparq"):
             return trimmed
         both = acts[0].any() & acts[1].any()
         return [Mux(both, t, x) for t, x in zip(trimmed, acts)]
 
     def lane_params(self, cfg: Any) -> dict[str, Any]:
-        window = cfg.option("window")
         return dict(threads=2, policy="activations" if cfg.option("vsparq") else "always",
-                    lsbs=self.window_positions((window, cfg.option("placements"))), window=window,
+                    lsbs=self.window_positions(*self.trim_windows(cfg)),
+                    window=None if cfg.option("vsparq") else cfg.option("window"),
                     rounding=cfg.option("rounding"), code_bits=cfg.code_bits)
