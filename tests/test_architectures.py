@@ -214,7 +214,8 @@ def test_bit_serial_cycles(serial, bpc, p, cycles):
 _slow = pytest.mark.slow
 REGRESSION_CASES = [
     ("bit_serial", {"serial": "weights", "bits_per_cycle": 1}, None, 32, "icarus", 31, "uniform"),
-    ("bit_serial", {"serial": "weights", "bits_per_cycle": 2}, None, 128, "verilator", 32, "uniform"),
+    pytest.param("bit_serial", {"serial": "weights", "bits_per_cycle": 2}, None, 128, "verilator", 32, "uniform",
+                 marks=_slow),
     ("bit_serial", {"serial": "both", "bits_per_cycle": 2}, None, 64, "icarus", 33, "uniform"),
     pytest.param("bit_serial", {"serial": "both", "bits_per_cycle": 1}, None, 256, "verilator", 34, "uniform", marks=_slow),
     ("bit_serial", {"serial": "weights", "bits_per_cycle": 4}, None, 32, "icarus", 35, "uniform"),

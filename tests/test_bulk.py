@@ -19,8 +19,8 @@ from mixlane.sim_tb.coverage import Coverage, coverage_model, features, merge_hi
 from mixlane.sim_tb.runner import run_regression
 
 AGREE_SCENARIOS = ["random_stalls"]   # idle cycles, back-pressure and its directed tail: where the modes could differ
-# one preset per mode, the baseline and a multi-cycle architecture by default; the rest with -m slow
-AGREE_DEFAULT = ("default", "pattern-sysmol", "channel-3level", "element", "int8", "multipass-124")
+# lane modes, element mode and a multi-cycle architecture by default; the rest with -m slow
+AGREE_DEFAULT = ("default", "element", "multipass-124")
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=[] if n in AGREE_DEFAULT else [pytest.mark.slow])

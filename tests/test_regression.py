@@ -35,7 +35,9 @@ def _check(cfg: Config, sim: str, out, **kw):
 VERILATOR_DEFAULT = ("default", "element", "int8-conventional")
 # The multi-cycle presets take up to 8 cycles per 8-bit operation (40 s on Icarus for bit-serial): their
 # architectures are covered in tests/test_architectures.py, the presets themselves with -m slow.
-SLOW_ON_ICARUS = ("bit-serial", "multipass-1248")
+SLOW_ON_ICARUS = ("bit-serial", "multipass-1248",
+                  # covered by other presets of their mode and by their architectures' own tests
+                  "uniform-12", "channel-2level", "multi-output", "vsparq", "nbsmt-2t")
 
 
 def _preset_marks(name: str, sim: str) -> list:
@@ -55,8 +57,9 @@ def test_preset(name, sim, tmp_path):
 
 
 # Random valid configurations of every mode; element mode is kept narrow (its aligner grows as width^2).
-# Odd seeds run on Verilator; element mode's Verilator build (~90 s) is opt-in (its preset runs there).
-RANDOM = [pytest.param(mode, seed, marks=[pytest.mark.slow] if (mode, seed) == ("element", 11) else [])
+# Odd seeds run on Verilator.
+# one Verilator build of a random configuration by default (uniform); the other modes' builds are opt-in.
+RANDOM = [pytest.param(mode, seed, marks=[pytest.mark.slow] if seed == 11 and mode != "uniform" else [])
           for mode in ("uniform", "pattern", "channel", "element") for seed in (11, 12)]
 
 

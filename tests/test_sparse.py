@@ -139,14 +139,15 @@ def test_error_statistics():
 
 
 # --------------------------------------------------------------------------------------- architectures
+_slow = pytest.mark.slow
 SPARSE_CASES = [
     ("sparq", {}, 32, "icarus"),
     ("sparq", {"vsparq": True, "placements": 3}, 64, "icarus"),
-    ("sparq", {"window": 3, "placements": 6, "rounding": False}, 32, "icarus"),
+    pytest.param("sparq", {"window": 3, "placements": 6, "rounding": False}, 32, "icarus", marks=_slow),
     ("sparq", {"window": 2}, 32, "icarus"),                       # every position of a 2-bit window
-    ("nbsmt", {}, 64, "icarus"),
+    pytest.param("nbsmt", {}, 64, "icarus", marks=_slow),
     ("nbsmt", {"threads": 4, "placements": 2}, 32, "icarus"),
-    ("nbsmt", {"threads": 4}, 64, "verilator"),
+    pytest.param("nbsmt", {"threads": 4}, 64, "verilator", marks=_slow),
 ]
 
 
@@ -288,15 +289,17 @@ def test_formal_proof_finds_a_mutated_sparse_lane(sources, tmp_path, capsys):
 
 # ------------------------------------------------------------------------------------------- zero gating
 GATING_CASES = [
-    ("sum_together-bipolar", dict(width=32)),                      # bipolar 1-bit codes must not be gated
-    ("element", dict(precision_mode="element", width=32)),
-    ("nbsmt", dict(precisions=(8,), mac="nbsmt", width=32)),
-    ("bit_serial", dict(mac="bit_serial", width=32)),              # multi-cycle: operands held over the steps
-    ("sum_apart-channel", dict(mac="sum_apart", precision_mode="channel", width=32, acc_width=48)),
+    pytest.param("sum_together-bipolar", dict(width=32), marks=_slow),   # bipolar 1-bit codes must not be gated
+    pytest.param("element", dict(precision_mode="element", width=32)),
+    pytest.param("nbsmt", dict(precisions=(8,), mac="nbsmt", width=32)),
+    pytest.param("bit_serial", dict(mac="bit_serial", width=32)),         # multi-cycle: operands held over the steps
+    pytest.param("sum_apart-channel", dict(mac="sum_apart", precision_mode="channel", width=32, acc_width=48),
+                 marks=_slow),
 ]
 
 
-@pytest.mark.parametrize("name, kw", GATING_CASES, ids=[c[0] for c in GATING_CASES])
+@pytest.mark.parametrize("name, kw", GATING_CASES, ids=["sum_together-bipolar", "element", "nbsmt", "bit_serial",
+                                                        "sum_apart-channel"])
 def test_zero_gating_keeps_every_result(name, kw, tmp_path):
     cfg = Config(zero_gating=True, **kw)
     res = run_regression(cfg, sim="icarus", out_dir=tmp_path, vectors=150, seed=7, fast_build=True,
