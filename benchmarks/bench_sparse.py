@@ -34,6 +34,7 @@ DESIGNS = {
                     {"threads": 2, "placements": 2}),
     "NB-SMT 4T": ({"mac": "nbsmt", "mac_options": {"threads": 4}}, "nbsmt", {"threads": 4}),
     "INT8 gated": ({"mac": "conventional", "zero_gating": True}, "exact", {}),
+    "sum-together 8b": ({}, "exact", {}),
     "sum-together 8b gated": ({"zero_gating": True}, "exact", {}),
 }
 
@@ -84,7 +85,11 @@ def synth(name: str, keys: dict, width: int, zeros: float, out: Path) -> dict:
             "pj_per_mac": d["precisions"]["8"]["pj_per_mac"], "baseline_pj_per_mac": b["precisions"]["8"]["pj_per_mac"],
             "fmax_mhz": d["timing"].get("fmax_mhz"), "baseline_fmax_mhz": b["timing"].get("fmax_mhz"),
             "gated_lane_fraction": d["precisions"]["8"].get("gated_lane_fraction"),
-            "lane_area_um2": d["blocks"]["multipliers"], "baseline_lane_area_um2": b["blocks"]["multipliers"]}
+            "lane_area_um2": _area(d["blocks"]["multipliers"]), "baseline_lane_area_um2": _area(b["blocks"]["multipliers"])}
+
+
+def _area(block) -> float:
+    return block["area_um2"] if isinstance(block, dict) else block
 
 
 def codesign_table(names: list[str], out: Path) -> None:
