@@ -31,7 +31,7 @@ from .arith import unpack
 from .layout import decode
 
 __all__ = ["ACT_BITS", "WINDOWS", "DEFAULT_PLACEMENTS", "window_lsbs", "allowed_placements", "check_window",
-           "trim_parts", "bsparq_trim", "vsparq_pairs", "vsparq_values", "nbsmt_values", "nbsmt_busy",
+           "trim_parts", "bsparq_trim", "vsparq_pairs", "nbsmt_values", "nbsmt_busy",
            "nbsmt_window", "SCHEMES", "scheme_values", "SchemeStats", "scheme_stats", "zero_pair_fraction",
            "sparq_sum", "nbsmt_sum", "gated_lanes", "register_values", "pad_groups"]
 
@@ -135,12 +135,6 @@ def vsparq_pairs(values, placements: int = DEFAULT_PLACEMENTS[4], rounding: bool
     partner_zero = pairs[..., ::-1] == 0
     out = np.where(partner_zero, pairs, bsparq_trim(pairs, placements, rounding, 4))
     return out.reshape(out.shape[:-2] + (-1,))[..., :v.shape[-1]]
-
-
-def vsparq_values(a, w, placements: int = DEFAULT_PLACEMENTS[4], rounding: bool = True) -> np.ndarray:
-    """:func:`vsparq_pairs` with the ``(a, w)`` signature of the other schemes (weights unused)."""
-    _weights(w)
-    return vsparq_pairs(a, placements, rounding)
 
 
 def nbsmt_busy(a, w, threads: int = 2) -> np.ndarray:

@@ -39,6 +39,9 @@ class NbSmt(EightBitActivations):
     def trim_windows(self, cfg: Any) -> list[tuple[int, int]]:
         return [(4, cfg.option("placements"))] + ([(2, DEFAULT_PLACEMENTS[2])] if cfg.option("threads") == 4 else [])
 
+    def shares_unit(self, cfg: Any) -> bool:
+        return True
+
     def busy(self, cfg: Any, a: Any, w: Any) -> Any:
         return (a != 0) & (w != 0)
 

@@ -50,6 +50,10 @@ class EightBitActivations(Architecture):
         """``(window, placements)`` of every trimming the scheme applies."""
         raise NotImplementedError
 
+    def shares_unit(self, cfg: Any) -> bool:
+        """Whether elements share the unit by who is busy (else every element is trimmed on its own slice)."""
+        raise NotImplementedError
+
     def busy(self, cfg: Any, a: Any, w: Any) -> Any:
         """Busy elements (``(..., threads)`` groups) for a sharing scheme, or ``None`` (every element trimmed)."""
         raise NotImplementedError
@@ -62,8 +66,7 @@ class EightBitActivations(Architecture):
         """Busy threads per lane (sharing schemes), every position of every window, a rounding carry
         saturating each window."""
         threads = self.slots_per_lane(cfg)
-        bins = [] if self.busy(cfg, np.zeros((1, threads), int), np.ones((1, threads), int)) is None else \
-            [f"busy {n}/{threads}" for n in range(threads + 1)]
+        bins = [f"busy {n}/{threads}" for n in range(threads + 1)] if self.shares_unit(cfg) else []
         for window, places in self.trim_windows(cfg):
             bins += [f"{window}b window at {lsb}" for lsb in window_lsbs(window, places)]
             if cfg.option("rounding"):
@@ -161,8 +164,11 @@ class Sparq(EightBitActivations):
         window = cfg.option("window")
         return [(window, cfg.option("placements") or DEFAULT_PLACEMENTS[window])]
 
+    def shares_unit(self, cfg: Any) -> bool:
+        return cfg.option("vsparq")
+
     def busy(self, cfg: Any, a: Any, w: Any) -> Any:
-        return (a != 0) if cfg.option("vsparq") else None
+        return (a != 0) if self.shares_unit(cfg) else None
 
     def trimmed(self, cfg: Any, a: Any, busy: Any) -> dict[int, Any]:
         if busy is None:
