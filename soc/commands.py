@@ -48,19 +48,19 @@ def _common(p, config_args: Callable) -> None:
     p.add_argument("--w-regs", type=int, default=64, help="weight buffer depth (default: %(default)s)")
 
 
-def _soc(args, config: Callable, folder):
+def _soc(args, config: Callable, folder, full_verilog: bool = False):
     from .build import build_soc
 
     cfg = None if args.no_extension else config(args)
     if args.ram_kib < 1 or args.ram_kib & (args.ram_kib - 1):
         raise SocError(f"--ram-kib: {args.ram_kib} is not allowed; use a power of two")
-    return build_soc(cfg, folder, ram_kib=args.ram_kib, a_regs=args.a_regs, w_regs=args.w_regs,
+    return build_soc(cfg, folder, ram_kib=args.ram_kib, a_regs=args.a_regs, w_regs=args.w_regs, full_verilog=full_verilog,
                      log=lambda line: print(line, file=sys.stderr, flush=True))
 
 
 def _build(args, config: Callable) -> int:
-    b = _soc(args, config, args.output)
-    print(f"SoC in {b.folder}: simulator {b.simulator.relative_to(b.folder)}, header mixlane_cfu.h, "
+    b = _soc(args, config, args.output, full_verilog=True)
+    print(f"SoC in {b.folder}: Verilog mixlane_soc.v, simulator {b.simulator.relative_to(b.folder)}, header mixlane_cfu.h, "
           f"start-up crt0.S + console.c, linker script link.ld")
     return 0
 

@@ -7,9 +7,10 @@ instruction and read by a sequencer that issues one datapath ACC per cycle (per 
 - ``M``: ``a_regs`` metadata words of ``meta_bits`` (one per reduction register; read with the same index as A);
 - ``W``: ``w_regs`` weight registers of ``width`` bits (resident weights are reused across output positions).
 
-Latency seen by the core: pushes, ``setptr`` and ``info`` answer in the cycle they are presented
-(combinational response); ``mac`` of ``n`` register pairs holds the core for ``n`` datapath ACCs plus 2 cycles;
-``load`` 2 cycles; ``read`` the datapath's read latency (2 edges) plus 2.
+The response is registered (one cycle after acceptance), so pushes, ``setptr`` and ``info`` stream one per
+cycle; ``mac`` of ``n`` register pairs takes ``n`` datapath ACCs (times the architecture's cycles per ACC) plus
+one cycle; ``load`` two; ``read`` the datapath's read latency (two edges) plus two. Measured figures:
+``docs/isa.md``.
 """
 
 from __future__ import annotations
@@ -65,7 +66,11 @@ class MixlaneCfu(wiring.Component):
 
     Members
     -------
-    cfu : In(cfu_signature())
+    cfu : Out(cfu_signature())
+    idle : Out(1)
+        No instruction in flight, no response pending and the datapath's pipeline drained (3 cycles after its
+        last operation): a clock edge changes nothing until the next command, so the unit's clock may be gated
+        (the simulator skips it then).
     """
 
     def __init__(self, *, config: Config, a_regs: int = 64, w_regs: int = 64):
@@ -75,7 +80,7 @@ class MixlaneCfu(wiring.Component):
         self._cfg = config
         self._a_regs = operator.index(a_regs)
         self._w_regs = operator.index(w_regs)
-        super().__init__({"cfu": In(cfu_signature())})
+        super().__init__({"cfu": Out(cfu_signature()), "idle": Out(1)})
 
     @property
     def config(self) -> Config:
@@ -105,7 +110,6 @@ class MixlaneCfu(wiring.Component):
         count = Signal(16, name="mac_count")
         sel = Signal(7, name="op_sel")
         bias = Signal(32, name="op_bias")
-        result = Signal(32, name="rsp_value")
 
         ports = {}
         for kind, (name, depth, bits) in bufs.items():
@@ -120,47 +124,64 @@ class MixlaneCfu(wiring.Component):
                          wr.data.eq(Cat(bus.cmd_inputs_0, bus.cmd_inputs_1).replicate(chunks))]
             ports[kind] = (rd, wr, ptr, chunk, chunks, depth)
 
-        fast = Signal(name="fast_insn")      # answered in the cycle it is presented
-        m.d.comb += fast.eq((f3 <= isa.BY_NAME["setptr"].funct3) | (f3 == isa.BY_NAME["info"].funct3))
+        # The response is a register (VexRiscv's CfuPlugin takes it one stage after the command): an instruction
+        # is accepted when the response register is empty or being emptied, so instructions stream one per cycle.
+        fast = Signal(name="fast_insn")      # done in the cycle it is accepted
+        m.d.comb += fast.eq((f3 <= isa.BY_NAME["setptr"].funct3) | (f3 == isa.BY_NAME["info"].funct3)
+                            | ((f3 == isa.BY_NAME["mac"].funct3) & (bus.cmd_inputs_0[isa.MAC_COUNT_SHIFT:] == 0)))
         info = Signal(32, name="info_value")
-        with m.Switch(f7):
-            for k, field in enumerate(isa.INFO_FIELDS):
-                with m.Case(k):
-                    m.d.comb += info.eq(self.facts[field])
+        with m.If(f3 == isa.BY_NAME["info"].funct3):
+            with m.Switch(f7):
+                for k, field in enumerate(isa.INFO_FIELDS):
+                    with m.Case(k):
+                        m.d.comb += info.eq(self.facts[field])
+        rsp_valid = Signal(name="rsp_valid")
+        rsp_data = Signal(32, name="rsp_data")
+        free = Signal(name="rsp_free")       # the response register is empty after this cycle
+        m.d.comb += [bus.rsp_valid.eq(rsp_valid), bus.rsp_outputs_0.eq(rsp_data),
+                     free.eq(~rsp_valid | bus.rsp_ready)]
+        with m.If(rsp_valid & bus.rsp_ready):
+            m.d.sync += rsp_valid.eq(0)
+
+        def respond(value) -> None:
+            m.d.sync += [rsp_valid.eq(1), rsp_data.eq(value)]
+            m.next = "IDLE"
 
         m.d.comb += [dp.i.sel.eq(sel) if cfg.sel_bits else [], dp.i.bias.eq(bias),
                      dp.i.a.eq(ports[isa.PTR_A][0].data), dp.i.w.eq(ports[isa.PTR_W][0].data),
                      dp.i.meta.eq(ports[isa.PTR_M][0].data)]
+        drain = Signal(range(4), name="pipeline_drain")     # cycles until the datapath's last operation is done
+        with m.If(dp.i.valid):
+            m.d.sync += drain.eq(3)
+        with m.Elif(drain != 0):
+            m.d.sync += drain.eq(drain - 1)
         with m.FSM(name="cfu_fsm"):
             with m.State("IDLE"):
-                m.d.comb += [bus.cmd_ready.eq(~fast | bus.rsp_ready), bus.rsp_valid.eq(bus.cmd_valid & fast),
-                             bus.rsp_outputs_0.eq(info)]
-                with m.If(bus.cmd_valid & fast & bus.rsp_ready):
+                m.d.comb += [bus.cmd_ready.eq(free), self.idle.eq(~rsp_valid & (drain == 0))]
+                with m.If(bus.cmd_valid & free & fast):
                     self._fast(m, f3, f7, ports)
-                with m.If(bus.cmd_valid & ~fast):
-                    m.d.sync += [sel.eq(f7), bias.eq(bus.cmd_inputs_0), result.eq(0),
+                    respond(info)
+                with m.If(bus.cmd_valid & free & ~fast):
+                    m.d.sync += [sel.eq(f7), bias.eq(bus.cmd_inputs_0),
                                  ai.eq(bus.cmd_inputs_0[:16]), wi.eq(bus.cmd_inputs_1[:16]),
                                  count.eq(bus.cmd_inputs_0[isa.MAC_COUNT_SHIFT:])]
                     with m.Switch(f3):
                         with m.Case(isa.BY_NAME["mac"].funct3):
-                            with m.If(bus.cmd_inputs_0[isa.MAC_COUNT_SHIFT:] == 0):
-                                m.next = "RESP"
-                            with m.Else():
-                                m.next = "MAC"
+                            m.next = "MAC"
                         with m.Case(isa.BY_NAME["load"].funct3):
                             m.next = "LOAD"
                         with m.Default():
                             m.next = "READ"
-            with m.State("MAC"):
+            with m.State("MAC"):            # the response register is empty here: it was free at acceptance
                 m.d.comb += [dp.i.valid.eq(1), dp.i.op.eq(OP_ACC)]
                 with m.If(dp.i.ready):
                     m.d.sync += [ai.eq(ai + 1), wi.eq(wi + 1), count.eq(count - 1)]
                     with m.If(count == 1):
-                        m.next = "RESP"
+                        respond(0)
             with m.State("LOAD"):
                 m.d.comb += [dp.i.valid.eq(1), dp.i.op.eq(OP_LOAD)]
                 with m.If(dp.i.ready):
-                    m.next = "RESP"
+                    respond(0)
             with m.State("READ"):
                 m.d.comb += [dp.i.valid.eq(1), dp.i.op.eq(OP_READ_LOAD)]
                 with m.If(sel[6]):
@@ -170,12 +191,7 @@ class MixlaneCfu(wiring.Component):
             with m.State("READ_WAIT"):
                 m.d.comb += dp.o.ready.eq(1)
                 with m.If(dp.o.valid):
-                    m.d.sync += result.eq(dp.o.data)
-                    m.next = "RESP"
-            with m.State("RESP"):
-                m.d.comb += [bus.rsp_valid.eq(1), bus.rsp_outputs_0.eq(result)]
-                with m.If(bus.rsp_ready):
-                    m.next = "IDLE"
+                    respond(dp.o.data)
         return m
 
     def _fast(self, m: Module, f3, f7, ports) -> None:

@@ -22,7 +22,7 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from mixlane.config import Config
-from .extension import MixlaneCfu
+from .extension import MixlaneCfu, cfu_signature
 
 __all__ = ["RAM_BASE", "MMIO_BASE", "SOC_TOP", "Soc", "core_verilog"]
 
@@ -55,20 +55,27 @@ class Soc(wiring.Component):
     Parameters
     ----------
     config : Config or None
-        The datapath behind the CFU port; ``None``: the core alone (custom instructions then answer 0).
+        The datapath behind the CFU port; ``None``: no extension inside (see ``cfu_port``).
+    cfu_port : bool
+        With ``config`` ``None``: bring the core's CFU port out (``cfu_*``; the simulator attaches the extension
+        as a separate model) instead of answering every custom instruction with 0.
     ram_kib : int
         RAM size in KiB (a power of two).
     a_regs, w_regs : int
         Buffer depths of the extension (:class:`~mixlane.soc.extension.MixlaneCfu`).
     """
 
-    def __init__(self, *, config: Config | None, ram_kib: int = 256, a_regs: int = 64, w_regs: int = 64):
+    def __init__(self, *, config: Config | None, ram_kib: int = 256, a_regs: int = 64, w_regs: int = 64,
+                 cfu_port: bool = False):
         self._cfg = config
+        self._cfu_port = bool(cfu_port) and config is None
         self._ram_words = operator.index(ram_kib) * 256
         if self._ram_words < 256 or self._ram_words & (self._ram_words - 1):
             raise ValueError(f"ram_kib must be a power of two >= 1, not {ram_kib!r}")
         self._ext = MixlaneCfu(config=config, a_regs=a_regs, w_regs=w_regs) if config is not None else None
+        members = {"cfu": In(cfu_signature())} if self._cfu_port else {}
         super().__init__({
+            **members,
             "load_valid": In(1), "load_addr": In(range(self._ram_words)), "load_data": In(32),
             "console_valid": Out(1), "console_data": Out(8),
             "exit_valid": Out(1), "exit_code": Out(32),
@@ -95,14 +102,16 @@ class Soc(wiring.Component):
             ports[f"{'o' if name in _CFU_OUT else 'i'}_CfuPlugin_bus_{name}"] = sig
         m.submodules.core = Instance("VexRiscv", **ports)
 
-        if self._ext is not None:
-            m.submodules.extension = ext = self._ext
-            m.d.comb += [ext.cfu.cmd_valid.eq(cfu["cmd_valid"]), cfu["cmd_ready"].eq(ext.cfu.cmd_ready),
-                         ext.cfu.cmd_function_id.eq(cfu["cmd_payload_function_id"]),
-                         ext.cfu.cmd_inputs_0.eq(cfu["cmd_payload_inputs_0"]),
-                         ext.cfu.cmd_inputs_1.eq(cfu["cmd_payload_inputs_1"]),
-                         cfu["rsp_valid"].eq(ext.cfu.rsp_valid), ext.cfu.rsp_ready.eq(cfu["rsp_ready"]),
-                         cfu["rsp_payload_outputs_0"].eq(ext.cfu.rsp_outputs_0)]
+        if self._ext is not None or self._cfu_port:
+            if self._ext is not None:
+                m.submodules.extension = self._ext
+            bus = self._ext.cfu if self._ext is not None else self.cfu
+            m.d.comb += [bus.cmd_valid.eq(cfu["cmd_valid"]), cfu["cmd_ready"].eq(bus.cmd_ready),
+                         bus.cmd_function_id.eq(cfu["cmd_payload_function_id"]),
+                         bus.cmd_inputs_0.eq(cfu["cmd_payload_inputs_0"]),
+                         bus.cmd_inputs_1.eq(cfu["cmd_payload_inputs_1"]),
+                         cfu["rsp_valid"].eq(bus.rsp_valid), bus.rsp_ready.eq(cfu["rsp_ready"]),
+                         cfu["rsp_payload_outputs_0"].eq(bus.rsp_outputs_0)]
         else:      # no extension: every custom instruction answers 0 at once
             m.d.comb += [cfu["cmd_ready"].eq(cfu["rsp_ready"]), cfu["rsp_valid"].eq(cfu["cmd_valid"])]
 

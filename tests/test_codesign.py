@@ -18,6 +18,7 @@ from mixlane.codesign.flow import Options, codesign
 from mixlane.codesign.infer import infer, plan
 from mixlane.codesign.rtl import mismatching_images
 from mixlane.config import PRESETS, Config, preset
+from networks import random_network
 
 CH3 = preset("channel-3level")
 
@@ -46,19 +47,7 @@ def test_model_specs():
 
 def _random_network(cfg: Config, seed: int = 0):
     """A small CNN with random weights and steps, precisions drawn from the configuration's mode."""
-    rng = np.random.default_rng(seed)
-    layers = model.parse_model("cnn:3,4s2", (1, 8, 8), 5)
-    params = model.init_params(layers, seed)
-    for p in params:
-        p["b"] = rng.normal(0, 0.3, p["b"].shape).astype(np.float32)
-    choices = np.array(cfg.mode_precisions)
-    prec = [rng.choice(choices, L.cin) for L in layers]
-    if cfg.precision_mode == "uniform":
-        prec = [np.full(L.cin, rng.choice(choices)) for L in layers]
-    steps = [{"log_sa": np.log(rng.uniform(0.05, 0.3, L.cin)).astype(np.float32),
-              "log_sw": np.log(rng.uniform(0.01, 0.05, L.cout if L.relu else 1)).astype(np.float32)}
-             for L in layers]
-    return layers, params, steps, prec
+    return random_network(cfg, seed)
 
 
 def _reference_logits(net, x):

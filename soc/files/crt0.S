@@ -3,8 +3,11 @@
     .section .text.start, "ax"
     .globl _start
 _start:
-    la      sp, __stack_top
+    .option push
+    .option norelax                /* gp itself must not be set relative to gp */
     la      gp, __global_pointer$
+    .option pop
+    la      sp, __stack_top
     la      tp, __tls_base
     la      t0, mlx_trap
     csrw    mtvec, t0
