@@ -19,7 +19,8 @@ from mixlane.config import Config
 from . import assign, data, infer, integer, model, train
 from .errors import CodesignError
 
-__all__ = ["Options", "Quantized", "codesign", "default_budget", "int8_baseline", "train_float", "quantize"]
+__all__ = ["Options", "Quantized", "Stage", "StageContext", "codesign", "default_budget", "int8_baseline",
+           "train_float", "quantize"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,30 @@ class Quantized:
     seconds: float = 0.0
 
 
+@dataclass
+class StageContext:
+    """What a :class:`Stage` gets: the configuration, the data, both quantized networks and their results."""
+
+    cfg: Config
+    ds: data.Dataset
+    mixed: Quantized
+    int8: Quantized
+    opts: Options
+    out: Path
+    log: Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A step after the golden and RTL runs that adds one section ``name`` to the report: ``run(context)`` returns
+    the section (JSON-able, with ``mismatches`` when it checks results), ``markdown(section)`` its lines in
+    ``report.md``. The processor target registers one (``mixlane codesign --soc-images``)."""
+
+    name: str
+    run: Callable[[StageContext], dict]
+    markdown: Callable[[dict], list[str]]
+
+
 def train_float(layers: list[model.LayerSpec], ds: data.Dataset, opts: Options) -> tuple[list[dict], float]:
     """Float parameters and their test accuracy."""
     def fwd(t, _, x):
@@ -148,8 +173,10 @@ def quantize(cfg: Config, layers: list[model.LayerSpec], params: list[dict], ds:
     return out
 
 
-def codesign(cfg: Config, opts: Options, out_dir: str | Path, log: Callable[[str], None] = print) -> dict:
-    """The whole run; writes ``report.json``, ``report.md`` and plots to ``out_dir`` and returns the report."""
+def codesign(cfg: Config, opts: Options, out_dir: str | Path, log: Callable[[str], None] = print,
+             stages: tuple[Stage, ...] = ()) -> dict:
+    """The whole run; writes ``report.json``, ``report.md`` and plots to ``out_dir`` and returns the report.
+    ``stages`` run after the RTL check, each adding its section (skipped when the network is unrepresentable)."""
     from mixlane.sim_tb.runner import check_simulator
 
     from . import report
@@ -192,7 +219,11 @@ def codesign(cfg: Config, opts: Options, out_dir: str | Path, log: Callable[[str
         rtl = check_on_rtl(cfg, sample, n, sim=opts.sim, out_dir=out / "rtl_check", mode=opts.rtl_mode)
         log(f"  RTL ({opts.sim}, {opts.rtl_mode}): {n} images, {rtl['results_checked']} read-outs, "
             f"{rtl['mismatches']} mismatching images")
+    sections = {}
+    if not mixed.unrepresentable:
+        ctx = StageContext(cfg, ds, mixed, int8, opts, out, log)
+        sections = {st.name: st.run(ctx) for st in stages}
     rep = report.build(cfg, ds, spec, layers, budget, acc_fp32, mixed, int8, rtl, opts,
-                       seconds=time.perf_counter() - t0)
-    report.write(rep, out)
+                       seconds=time.perf_counter() - t0) | sections
+    report.write(rep, out, [line for st in stages if st.name in sections for line in st.markdown(sections[st.name])])
     return rep

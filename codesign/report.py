@@ -167,11 +167,12 @@ def _rtl_lines(rep: dict) -> list[str]:
             "images differ from the golden model.", ""]
 
 
-def write(rep: dict, out: Path) -> None:
-    """``report.json``, ``report.md`` and ``codesign.png`` (precisions and cycles per layer) in ``out``."""
+def write(rep: dict, out: Path, extra: list[str] = ()) -> None:
+    """``report.json``, ``report.md`` (with ``extra`` lines at its end: the sections of later stages) and
+    ``codesign.png`` (precisions and cycles per layer) in ``out``."""
     out = Path(out)
     (out / "report.json").write_text(json.dumps(rep, indent=1, default=_json_default) + "\n")
-    (out / "report.md").write_text(render_markdown(rep))
+    (out / "report.md").write_text(render_markdown(rep) + ("\n".join(extra) + "\n" if extra else ""))
     _plots(rep, out)
 
 

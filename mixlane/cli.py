@@ -139,7 +139,6 @@ def _progress(line: str) -> None:
 def _workload(args) -> dict:
     """The power workload: defaults, then ``--workload``, then the single-key options (a key set both ways
     is an error)."""
-    from mixlane.soc import SocError
     from mixlane.synth.tools import SynthError
     from mixlane.synth.workload import WORKLOAD_ALIASES as ALIASES
     from mixlane.synth.workload import WORKLOAD_DEFAULTS, parse_workload
@@ -523,6 +522,9 @@ def _codesign_parser(sub) -> None:
                    help="simulator of the RTL check (default: %(default)s)")
     p.add_argument("--synth-report", metavar="FILE", help="report.json of `mixlane synth` for this configuration: "
                                                           "energy per inference")
+    p.add_argument("--soc-images", type=int, default=0, metavar="N",
+                   help="run N test images on the RISC-V SoC with this configuration's extension, and the INT8 "
+                        "baselines on the same SoC: cycles per layer (report key soc; default: %(default)s)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=cmd_codesign)
 
@@ -535,14 +537,21 @@ def cmd_codesign(args) -> int:
     opts = Options(dataset=args.dataset, model=args.model, budget=args.budget, epochs=args.epochs,
                    qat_epochs=args.qat_epochs, seed=args.seed, rtl_images=args.rtl_images, sim=args.sim,
                    synth_report=args.synth_report)
+    stages = ()
+    if args.soc_images:
+        from mixlane.soc.codesign_stage import SocOptions, soc_stage
+        if args.soc_images < 0:
+            raise CliError(f"--soc-images: {args.soc_images} is not allowed; use a non-negative count")
+        stages = (soc_stage(SocOptions(images=args.soc_images)),)
     try:
-        rep = codesign(cfg, opts, args.output)
+        rep = codesign(cfg, opts, args.output, stages=stages)
     except CodesignError as exc:
         raise CliError(str(exc)) from None
     print(f"wrote {Path(args.output) / 'report.md'}")
     if rep["status"] != "ok":
         return 0
-    return 0 if rep["rtl"].get("mismatches", 0) == 0 and rep["rtl"].get("passed", True) else 1
+    soc_ok = rep.get("soc", {}).get("mismatches", 0) == 0
+    return 0 if rep["rtl"].get("mismatches", 0) == 0 and rep["rtl"].get("passed", True) and soc_ok else 1
 
 
 def _sweep_parser(sub) -> None:
@@ -621,7 +630,7 @@ def _early_plugins(argv: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     from mixlane.sim_tb.runner import ToolError
 
-    from mixlane.soc import SocError
+    from mixlane.soc import ProgramError, SocError
     from mixlane.synth.tools import SynthError
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -630,7 +639,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         args.argv = argv
         return args.func(args)
-    except (ConfigError, ToolError, CliError, SynthError, SocError) as exc:
+    except (ConfigError, ToolError, CliError, SynthError, SocError, ProgramError) as exc:
         print(f"mixlane: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -112,17 +112,10 @@ def _arr(name: str, ctype: str, values) -> str:
     return f"static const {ctype} {name}[{max(flat.size, 1)}] = {{{body or '0'}}};\n"
 
 
-def _wide_shift(L: IntLayer) -> bool:
-    """Whether every requantization shift into layer ``L`` is at least 33 bits: then the high word of the
-    product gives the exact result (``requant_hi``)."""
-    return bool((L.shift >= 33).all())
-
-
 def _requant_tables(net: IntNetwork) -> str:
     out = []
     for i, L in enumerate(net.layers[1:], start=1):
-        shift = L.shift - 32 if _wide_shift(L) else L.shift
-        out += [_arr(f"MUL{i}", "int32_t", L.mult), _arr(f"SHF{i}", "uint8_t", shift),
+        out += [_arr(f"MUL{i}", "int32_t", L.mult), _arr(f"SHF{i}", "uint8_t", L.shift),
                 _arr(f"HI{i}", "uint8_t", L.a_hi)]
     return "".join(out)
 
@@ -135,22 +128,28 @@ def _store(net: IntNetwork, i: int, acc: str, o: str, p: str) -> str:
     nxt = net.layers[i + 1]
     L = net.layers[i]
     idx = f"{o} * {L.spec.pixels} + {p}" if nxt.spec.kind == "dense" else o
-    fn = "requant_hi" if _wide_shift(nxt) else "requant"
-    return f"act{i + 1}[{o} * {L.spec.pixels} + {p}] = {fn}({acc}, MUL{i + 1}[{idx}], SHF{i + 1}[{idx}], HI{i + 1}[{idx}]);"
+    return f"act{i + 1}[{o} * {L.spec.pixels} + {p}] = requant({acc}, MUL{i + 1}[{idx}], SHF{i + 1}[{idx}], HI{i + 1}[{idx}]);"
 
 
 _PRELUDE = """#include <stdint.h>
 #include "mixlane_soc.h"
 
-/* b = clip((acc * m + 2^(F-1)) >> F, 0, hi): the requantization of mixlane.codesign.integer */
+/* b = clip((acc * m + 2^(F-1)) >> F, 0, hi), 1 <= F <= 62: the requantization of mixlane.codesign.integer, exactly,
+   in 32-bit steps: x = acc * m as its high (mulh) and low (mul) words, the rounding added with carry, the shift
+   done per word, and a result that would not fit 32 bits clipped by its sign. */
 static inline uint8_t requant(int32_t acc, int32_t m, uint32_t f, uint32_t hi) {
-    int64_t t = ((int64_t)acc * m + ((int64_t)1 << (f - 1))) >> f;
-    return (uint8_t)(t < 0 ? 0 : t > (int64_t)hi ? hi : t);
-}
-/* The same for F >= 33, given s = F - 32: floor((acc*m + 2^(F-1)) / 2^F) = (hi + 2^(s-1)) >> s exactly, where hi is
-   the high word of acc*m (the low word cannot carry into a multiple of 2^F): one mulh, 32-bit arithmetic. */
-static inline uint8_t requant_hi(int32_t acc, int32_t m, uint32_t s, uint32_t hi) {
-    const int32_t t = ((int32_t)(((int64_t)acc * m) >> 32) + (1 << (s - 1))) >> s;
+    const int64_t x = (int64_t)acc * m;
+    int32_t h = (int32_t)(x >> 32);
+    uint32_t l = (uint32_t)x;
+    int32_t t;
+    if (f >= 33) {
+        t = (h + (1 << (f - 33))) >> (f - 32);
+    } else {
+        const uint32_t l2 = l + (1u << (f - 1));
+        h += l2 < l;
+        if ((h >> (f - 1)) != (h >> 31)) return h < 0 ? 0 : (uint8_t)hi;     /* beyond 32 bits */
+        t = f == 32 ? h : (int32_t)(((uint32_t)h << (32 - f)) | (l2 >> f));
+    }
     return (uint8_t)(t < 0 ? 0 : t > (int32_t)hi ? (int32_t)hi : t);
 }
 """

@@ -118,3 +118,27 @@ def _codesign(cfg, folder: Path, **opts: Any) -> dict[str, Any]:
     if rep.get("energy"):
         out["pj_per_inference"] = rep["energy"]["config"]["pj"]
     return out
+
+
+@register("soc", "the co-designed network on the RISC-V SoC with the configuration's extension: cycles per "
+          "inference against INT8 reference kernels and an INT8 extension (mixlane codesign --soc-images)",
+          packages=_SIM + ("mixlane.codesign", "mixlane.soc"), dataset="digits", model=None, budget=None, epochs=80,
+          qat_epochs=60, seed=0, soc_images=4)
+def _soc(cfg, folder: Path, *, soc_images: int, **opts: Any) -> dict[str, Any]:
+    from mixlane.codesign.flow import Options, codesign
+    from mixlane.soc.codesign_stage import SocOptions, soc_stage
+
+    rep = codesign(cfg, Options(**opts, rtl_images=0), folder, log=lambda s: None,
+                   stages=(soc_stage(SocOptions(images=soc_images)),))
+    out = {"codesign_status": rep["status"], "acc_mixed": rep["accuracy"]["mixed"]}
+    s = rep.get("soc")
+    if s:
+        if s["mismatches"]:
+            raise RuntimeError(f"{s['mismatches']} images differ from the golden model on the SoC "
+                               f"(see {Path(folder) / 'report.md'})")
+        out |= {"soc_cycles": s["cycles_per_inference"],
+                "soc_cycles_rv32im_int8": s["baselines"]["rv32im_int8"]["cycles_per_inference"],
+                "soc_cycles_int8_extension": s["baselines"]["int8_extension"]["cycles_per_inference"],
+                "soc_speedup_vs_rv32im": s["speedup"]["vs_rv32im_int8"],
+                "soc_speedup_vs_int8_extension": s["speedup"]["vs_int8_extension"]}
+    return out

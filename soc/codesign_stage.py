@@ -1,0 +1,96 @@
+"""``mixlane codesign --soc-images N``: the co-designed network on the processor, against INT8 baselines.
+
+Runs, on the same test images, each checked logit by logit against the golden model:
+
+- the co-designed network through this configuration's extension (weights resident; and weights streamed, the
+  design without reuse: the ``dataflows`` of the report);
+- ``rv32im_int8``: the INT8 network (fine-tuned for the INT8 baseline datapath) with reference kernels on the
+  plain core, the way TensorFlow Lite Micro's reference kernels compute;
+- ``int8_extension``: the same INT8 network through the extension built from the INT8 baseline datapath of the
+  same width (a CFU Playground-style SIMD MAC unit).
+
+Cycles come from ``mcycle`` around every layer (requantization and packing included, printing excluded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mixlane.codesign.flow import Stage, StageContext, int8_baseline
+from .build import build_soc
+from .network import NetworkRun, run_network
+
+__all__ = ["soc_stage", "SocOptions"]
+
+
+@dataclass(frozen=True)
+class SocOptions:
+    images: int = 10
+    a_regs: int = 64
+    w_regs: int = 64
+    max_cycles: int = 2_000_000_000
+
+
+def _brief(r: NetworkRun) -> dict:
+    return {"images_checked": int(len(r.logits)), "mismatches": r.mismatches,
+            "cycles_per_inference": round(r.cycles_per_inference, 1),
+            "cycles_per_layer": [round(v, 1) for v in r.cycles_per_layer]}
+
+
+def _run(ctx: StageContext, o: SocOptions) -> dict:
+    n = min(o.images, len(ctx.ds.x_test))
+    x = ctx.ds.x_test[:n]
+    folder = ctx.out / "soc"
+    ctx.log(f"  SoC: building the processor with this extension (cached) ...")
+    soc = build_soc(ctx.cfg, a_regs=o.a_regs, w_regs=o.w_regs)
+    mixed, int8 = ctx.mixed, ctx.int8
+    main = run_network(soc, mixed.net, mixed.reds, x, mixed.logits[:n], folder, max_cycles=o.max_cycles)
+    streamed = run_network(soc, mixed.net, mixed.reds, x, mixed.logits[:n], folder, schedule="streamed",
+                           max_cycles=o.max_cycles)
+    ref = run_network(soc, int8.net, int8.reds, x, int8.logits[:n], folder, kind="rv32im", max_cycles=o.max_cycles)
+    soc8 = build_soc(int8_baseline(ctx.cfg), a_regs=o.a_regs, w_regs=o.w_regs)
+    ext8 = run_network(soc8, int8.net, int8.reds, x, int8.logits[:n], folder / "int8", max_cycles=o.max_cycles)
+    runs = [main, streamed, ref, ext8]
+    cyc = main.cycles_per_inference
+    ctx.log(f"  SoC: {n} images, {cyc:,.0f} cycles per inference (INT8 reference kernels {ref.cycles_per_inference:,.0f},"
+            f" INT8 extension {ext8.cycles_per_inference:,.0f}); "
+            f"{sum(r.mismatches for r in runs)} mismatching images")
+    simulated = sum(r.total_cycles for r in runs)
+    seconds = sum(r.seconds for r in runs)
+    return main.summary() | {
+        "mismatches": sum(r.mismatches for r in runs),
+        "schedule": "resident",
+        "baselines": {"rv32im_int8": _brief(ref), "int8_extension": _brief(ext8)},
+        "speedup": {"vs_rv32im_int8": ref.cycles_per_inference / cyc, "vs_int8_extension": ext8.cycles_per_inference / cyc},
+        "dataflows": {"resident": _brief(main), "streamed": _brief(streamed)},
+        "extension": {"a_regs": o.a_regs, "w_regs": o.w_regs, "build": str(soc.folder)},
+        "simulation": {"cycles": simulated, "seconds": round(seconds, 2),
+                       "cycles_per_second": round(simulated / seconds) if seconds else None},
+    }
+
+
+def _markdown(s: dict) -> list[str]:
+    b = s["baselines"]
+    rows = [("this configuration, extension (weights resident)", s["dataflows"]["resident"]),
+            ("this configuration, extension (weights streamed)", s["dataflows"]["streamed"]),
+            ("INT8 network, INT8 extension", b["int8_extension"]),
+            ("INT8 network, RV32IM reference kernels", b["rv32im_int8"])]
+    layers = len(s["cycles_per_layer"])
+    lines = ["## On the processor (VexRiscv + extension)", "",
+             f"{s['images_checked']} test images on each design, every logit compared with the golden model: "
+             f"{s['mismatches']} mismatching images. Cycles per inference from `mcycle` (simulated: "
+             f"{s['simulation']['cycles']:,} cycles at {s['simulation']['cycles_per_second'] or 0:,} cycles/s).", "",
+             "| design | cycles / inference | " + " | ".join(f"layer {i}" for i in range(layers)) + " | mismatches |",
+             "|---|---:|" + "---:|" * layers + "---:|"]
+    for name, r in rows:
+        lines.append(f"| {name} | {r['cycles_per_inference']:,.0f} | "
+                     + " | ".join(f"{v:,.0f}" for v in r["cycles_per_layer"]) + f" | {r['mismatches']} |")
+    sp = s["speedup"]
+    lines += ["", f"Speed-up: {sp['vs_rv32im_int8']:.1f}x over the RV32IM INT8 kernels, "
+                  f"{sp['vs_int8_extension']:.2f}x over INT8 through the extension.", ""]
+    return lines
+
+
+def soc_stage(options: SocOptions) -> Stage:
+    """The co-design stage of the processor target (``report.json`` key ``soc``)."""
+    return Stage("soc", lambda ctx: _run(ctx, options), _markdown)
