@@ -33,25 +33,25 @@ class Instruction:
     name: str         # C intrinsic suffix: mlx_<name>
     funct3: int
     returns: bool     # rd carries a value (otherwise 0)
-    latency: str      # cycles seen by the core, beyond the instruction's own
+    latency: str      # cycles the core spends on it, back to back (measured: docs/isa.md)
     summary: str
 
 
 INSTRUCTIONS = (
-    Instruction("a_push", 0, False, "0", "write 64 bits {rs2, rs1} into A[ptr_a] at the next chunk; after the "
+    Instruction("a_push", 0, False, "1", "write 64 bits {rs2, rs1} into A[ptr_a] at the next chunk; after the "
                 "register's last chunk, ptr_a moves to the next register"),
-    Instruction("w_push", 1, False, "0", "the same for the weight buffer W (ptr_w)"),
-    Instruction("m_push", 2, False, "0", "the same for the metadata buffer M (ptr_m), which holds one datapath "
+    Instruction("w_push", 1, False, "1", "the same for the weight buffer W (ptr_w)"),
+    Instruction("m_push", 2, False, "1", "the same for the metadata buffer M (ptr_m), which holds one datapath "
                 "`meta` word per reduction register"),
-    Instruction("setptr", 3, False, "0", "ptr[funct7] = rs1 (funct7: 0 A, 1 W, 2 M), chunk 0"),
-    Instruction("mac", 4, False, "count x the architecture's cycles per ACC",
+    Instruction("setptr", 3, False, "1", "ptr[funct7] = rs1 (funct7: 0 A, 1 W, 2 M), chunk 0"),
+    Instruction("mac", 4, False, "1 + count x the architecture's cycles per ACC",
                 "ACC into accumulator funct7 of rs1[31:16] register pairs: A[i+k] with meta M[i+k] and W[j+k], "
                 "i = rs1[15:0], j = rs2; the core waits until the last is accepted"),
-    Instruction("load", 5, False, "0 (1 while the datapath is busy)", "accumulator funct7 = rs1 (LOAD)"),
-    Instruction("read", 6, True, "2 (the datapath's read latency)",
+    Instruction("load", 5, False, "2", "accumulator funct7 = rs1 (LOAD)"),
+    Instruction("read", 6, True, "4 (the datapath's read latency is 2)",
                 "rd = accumulator funct7[5:0]; then the accumulator = rs1 (READ_LOAD), or kept when funct7 bit 6 "
                 "is set (READ)"),
-    Instruction("info", 7, True, "0", "rd = a fact of the built extension, funct7 = index into "
+    Instruction("info", 7, True, "1", "rd = a fact of the built extension, funct7 = index into "
                 + ", ".join(INFO_FIELDS)),
 )
 BY_NAME = {i.name: i for i in INSTRUCTIONS}
@@ -71,7 +71,7 @@ def render_header(facts: dict[str, int]) -> str:
               "#define MLX_INSN(F3, F7, a, b) ({ uint32_t r_; __asm__ volatile(\".insn r CUSTOM_0, \" #F3 \", %1, %0, %2, %3\" \\",
               "    : \"=r\"(r_) : \"i\"(F7), \"r\"((uint32_t)(a)), \"r\"((uint32_t)(b))); r_; })", ""]
     for ins in INSTRUCTIONS:
-        lines.append(f"/* {ins.summary}. Extra latency: {ins.latency}. */")
+        lines.append(f"/* {ins.summary}. Cycles: {ins.latency}. */")
         f3 = ins.funct3
         if ins.name in ("a_push", "w_push", "m_push"):
             lines.append(f"#define mlx_{ins.name}(lo, hi) ((void)MLX_INSN({f3}, 0, (lo), (hi)))")

@@ -29,7 +29,7 @@ from mixlane.soc.stream import ops_program, parse_readouts    # noqa: E402
 CH3 = preset("channel-3level")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")      # session: other files' tests may run in between on this worker
 def soc(tmp_path_factory):
     return build_soc(CH3, tmp_path_factory.mktemp("soc_ch3"))
 
