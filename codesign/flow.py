@@ -107,11 +107,14 @@ class StageContext:
 class Stage:
     """A step after the golden and RTL runs that adds one section ``name`` to the report: ``run(context)`` returns
     the section (JSON-able, with ``mismatches`` when it checks results), ``markdown(section)`` its lines in
-    ``report.md``. The processor target registers one (``mixlane codesign --soc-images``)."""
+    ``report.md``; ``check(cfg)``, called before any training, raises a one-line error when the stage cannot run
+    (a missing tool, a configuration it cannot take). The processor target registers one (``mixlane codesign
+    --soc-images``)."""
 
     name: str
     run: Callable[[StageContext], dict]
     markdown: Callable[[dict], list[str]]
+    check: Callable[[Config], None] | None = None
 
 
 def train_float(layers: list[model.LayerSpec], ds: data.Dataset, opts: Options) -> tuple[list[dict], float]:
@@ -201,6 +204,9 @@ def codesign(cfg: Config, opts: Options, out_dir: str | Path, log: Callable[[str
         load_energy_table(opts.synth_report, cfg)
     if opts.rtl_images:
         check_simulator(opts.sim)
+    for st in stages:
+        if st.check:
+            st.check(cfg)
     t0 = time.perf_counter()
     log(f"codesign: {ds.name} ({len(ds.x_train)} train / {len(ds.x_test)} test), model {spec}, "
         f"{cfg.architecture.describe(cfg)}")
@@ -219,11 +225,17 @@ def codesign(cfg: Config, opts: Options, out_dir: str | Path, log: Callable[[str
         rtl = check_on_rtl(cfg, sample, n, sim=opts.sim, out_dir=out / "rtl_check", mode=opts.rtl_mode)
         log(f"  RTL ({opts.sim}, {opts.rtl_mode}): {n} images, {rtl['results_checked']} read-outs, "
             f"{rtl['mismatches']} mismatching images")
+    rep = report.build(cfg, ds, spec, layers, budget, acc_fp32, mixed, int8, rtl, opts,
+                       seconds=time.perf_counter() - t0)
     sections = {}
     if not mixed.unrepresentable:
         ctx = StageContext(cfg, ds, mixed, int8, opts, out, log)
-        sections = {st.name: st.run(ctx) for st in stages}
-    rep = report.build(cfg, ds, spec, layers, budget, acc_fp32, mixed, int8, rtl, opts,
-                       seconds=time.perf_counter() - t0) | sections
+        for st in stages:
+            try:
+                sections[st.name] = st.run(ctx)
+            except Exception:
+                report.write(rep | sections, out)       # the run so far is kept, then the stage's error goes up
+                raise
+    rep |= sections
     report.write(rep, out, [line for st in stages if st.name in sections for line in st.markdown(sections[st.name])])
     return rep

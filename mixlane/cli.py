@@ -540,8 +540,6 @@ def cmd_codesign(args) -> int:
     stages = ()
     if args.soc_images:
         from mixlane.soc.codesign_stage import SocOptions, soc_stage
-        if args.soc_images < 0:
-            raise CliError(f"--soc-images: {args.soc_images} is not allowed; use a non-negative count")
         stages = (soc_stage(SocOptions(images=args.soc_images)),)
     try:
         rep = codesign(cfg, opts, args.output, stages=stages)

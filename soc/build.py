@@ -29,7 +29,7 @@ from . import isa
 from .errors import SocError
 from .top import RAM_BASE, SOC_TOP, Soc, core_verilog
 
-__all__ = ["SocBuild", "build_soc", "soc_verilog", "default_build_dir", "FILES", "CFU_TOP"]
+__all__ = ["SocBuild", "build_soc", "check_tools", "soc_verilog", "default_build_dir", "FILES", "CFU_TOP"]
 
 FILES = Path(__file__).parent / "files"
 #: Start-up and runtime files copied into every build folder (compiled with each program).
@@ -130,6 +130,9 @@ def build_soc(cfg: Config | None, folder: str | Path | None = None, *, ram_kib: 
     progress line."""
     if edit is not None and folder is None:
         raise SocError("an edited extension needs its own build folder")
+    if cfg is not None:
+        from .extension import check_extension
+        check_extension(cfg, a_regs, w_regs)
     out = Path(folder) if folder else default_build_dir(cfg, ram_kib=ram_kib, a_regs=a_regs, w_regs=w_regs)
     key = _key(cfg, ram_kib, a_regs, w_regs) | {"edit": getattr(edit, "__qualname__", None)}
     with _locked(out):
@@ -147,7 +150,7 @@ def build_soc(cfg: Config | None, folder: str | Path | None = None, *, ram_kib: 
 def _build(cfg: Config | None, out: Path, key: dict, ram_kib: int, a_regs: int, w_regs: int, edit, log) -> dict:
     from .extension import MixlaneCfu
 
-    _check_tools()
+    check_tools()
     t0 = time.perf_counter()
     (out / "build.json").unlink(missing_ok=True)
     (out / f"{SOC_TOP}.v").unlink(missing_ok=True)
@@ -196,7 +199,8 @@ def _core_model(ram_kib: int, log) -> Path:
         return obj
 
 
-def _check_tools() -> None:
+def check_tools() -> None:
+    """Raise :class:`SocError` naming the package when Verilator or its build tools are missing."""
     from mixlane.sim_tb.runner import ToolError, check_simulator
 
     try:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from mixlane.codesign.flow import Stage, StageContext, int8_baseline
 from .build import build_soc
-from .network import NetworkRun, run_network
+from .errors import SocError
+from .network import NetworkRun, breakdown, run_network
 
 __all__ = ["soc_stage", "SocOptions"]
 
@@ -41,7 +42,7 @@ def _run(ctx: StageContext, o: SocOptions) -> dict:
     n = min(o.images, len(ctx.ds.x_test))
     x = ctx.ds.x_test[:n]
     folder = ctx.out / "soc"
-    ctx.log(f"  SoC: building the processor with this extension (cached) ...")
+    ctx.log("  SoC: building the processor with this extension (cached) ...")
     soc = build_soc(ctx.cfg, a_regs=o.a_regs, w_regs=o.w_regs)
     mixed, int8 = ctx.mixed, ctx.int8
     main = run_network(soc, mixed.net, mixed.reds, x, mixed.logits[:n], folder, max_cycles=o.max_cycles)
@@ -51,6 +52,7 @@ def _run(ctx: StageContext, o: SocOptions) -> dict:
     soc8 = build_soc(int8_baseline(ctx.cfg), a_regs=o.a_regs, w_regs=o.w_regs)
     ext8 = run_network(soc8, int8.net, int8.reds, x, int8.logits[:n], folder / "int8", max_cycles=o.max_cycles)
     runs = [main, streamed, ref, ext8]
+    parts = breakdown(soc, mixed.net, mixed.reds, x, folder / "breakdown", max_cycles=o.max_cycles)
     cyc = main.cycles_per_inference
     ctx.log(f"  SoC: {n} images, {cyc:,.0f} cycles per inference (INT8 reference kernels {ref.cycles_per_inference:,.0f},"
             f" INT8 extension {ext8.cycles_per_inference:,.0f}); "
@@ -63,6 +65,7 @@ def _run(ctx: StageContext, o: SocOptions) -> dict:
         "baselines": {"rv32im_int8": _brief(ref), "int8_extension": _brief(ext8)},
         "speedup": {"vs_rv32im_int8": ref.cycles_per_inference / cyc, "vs_int8_extension": ext8.cycles_per_inference / cyc},
         "dataflows": {"resident": _brief(main), "streamed": _brief(streamed)},
+        "breakdown": parts,
         "extension": {"a_regs": o.a_regs, "w_regs": o.w_regs, "build": str(soc.folder)},
         "simulation": {"cycles": simulated, "seconds": round(seconds, 2),
                        "cycles_per_second": round(simulated / seconds) if seconds else None},
@@ -88,9 +91,32 @@ def _markdown(s: dict) -> list[str]:
     sp = s["speedup"]
     lines += ["", f"Speed-up: {sp['vs_rv32im_int8']:.1f}x over the RV32IM INT8 kernels, "
                   f"{sp['vs_int8_extension']:.2f}x over INT8 through the extension.", ""]
-    return lines
+    bd = s["breakdown"]
+    names = {"requantization": "requantization and ReLU (C)", "packing": "activation packing (gather, `a_push`)",
+             "datapath": "datapath instructions (`mac`, `read_load`)",
+             "other": "the rest: weight and metadata pushes, loops, control"}
+    lines += [f"Where the cycles of one inference go (this configuration, weights resident; {bd['cycles']:,} "
+              "cycles; each part measured as what leaving it out of the program saves):", "",
+              "| part | cycles | share |", "|---|---:|---:|"]
+    lines += [f"| {names[k]} | {v:,} | {100 * v / bd['cycles']:.0f}% |" for k, v in bd["parts"].items()]
+    return lines + [""]
+
+
+def _check(cfg, o: SocOptions) -> None:
+    from .extension import check_extension
+    from .program import check_compiler
+    from .build import check_tools
+    from .top import core_verilog
+
+    check_extension(cfg, o.a_regs, o.w_regs)
+    check_extension(int8_baseline(cfg), o.a_regs, o.w_regs)
+    core_verilog()
+    check_compiler()
+    check_tools()
 
 
 def soc_stage(options: SocOptions) -> Stage:
     """The co-design stage of the processor target (``report.json`` key ``soc``)."""
-    return Stage("soc", lambda ctx: _run(ctx, options), _markdown)
+    if options.images < 1:
+        raise SocError(f"--soc-images: {options.images} is not allowed; use a positive count")
+    return Stage("soc", lambda ctx: _run(ctx, options), _markdown, lambda cfg: _check(cfg, options))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -69,22 +70,29 @@ def _run(args, config: Callable) -> int:
     from .program import compile_program, run_program
 
     b = _soc(args, config, args.build_dir)
-    image = b.folder / "programs" / (Path(args.sources[0]).stem + ".bin")
-    try:
-        image = compile_program(b, args.sources, image, include=args.include, defines=args.define)
-        res = run_program(b, image, max_cycles=args.max_cycles)
-    except ProgramError as exc:
-        if exc.kind == "compile":
-            sys.stderr.write(exc.details)
-            print(f"mixlane: error: {exc}", file=sys.stderr)
-            return 2
-        sys.stdout.write(exc.details)
-        sys.stdout.flush()
-        print(f"mixlane: error: {exc}", file=sys.stderr)
-        return 3
+    (b.folder / "programs").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=b.folder / "programs") as tmp:     # runs at once do not share files
+        try:
+            res = run_program(b, compile_program(b, args.sources, Path(tmp) / (Path(args.sources[0]).stem + ".bin"),
+                                                 include=args.include, defines=args.define),
+                              max_cycles=args.max_cycles)
+        except ProgramError as exc:
+            return _failed(exc)
     sys.stdout.write(res.stdout)
     sys.stdout.flush()
     if args.cycles:
         print(f"cycles: {res.cycles} ({res.seconds:.2f} s, {res.cycles_per_second / 1e6:.2f} M cycles/s)",
               file=sys.stderr)
     return res.exit_code & 0xFF
+
+
+def _failed(exc: ProgramError) -> int:
+    """A compile error: the compiler's messages and one line, exit 2; a failed run: its output and one line, 3."""
+    if exc.kind == "compile":
+        sys.stderr.write(exc.details)
+        print(f"mixlane: error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(exc.details)
+    sys.stdout.flush()
+    print(f"mixlane: error: {exc}", file=sys.stderr)
+    return 3

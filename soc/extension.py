@@ -69,8 +69,8 @@ class MixlaneCfu(wiring.Component):
     cfu : Out(cfu_signature())
     idle : Out(1)
         No instruction in flight, no response pending and the datapath's pipeline drained (3 cycles after its
-        last operation): a clock edge changes nothing until the next command, so the unit's clock may be gated
-        (the simulator skips it then).
+        last operation): until the next command a clock edge changes no state that matters (only pipeline
+        registers whose valid bit is low), so the unit's clock may be gated (the simulator skips it then).
     """
 
     def __init__(self, *, config: Config, a_regs: int = 64, w_regs: int = 64):
@@ -92,7 +92,7 @@ class MixlaneCfu(wiring.Component):
         cfg = self._cfg
         return {"width": cfg.width, "a_regs": self._a_regs, "w_regs": self._w_regs, "meta_bits": cfg.meta_bits,
                 "outputs": cfg.outputs, "config_hash": int(cfg.content_hash[-8:], 16), "acc_width": cfg.acc_width,
-                "chunks_a": _chunks(cfg.width), "chunks_m": _chunks(cfg.meta_bits)}
+                "chunks_a": isa.chunks(cfg.width), "chunks_m": isa.chunks(cfg.meta_bits)}
 
     def elaborate(self, platform):
         m = Module()
@@ -113,7 +113,7 @@ class MixlaneCfu(wiring.Component):
 
         ports = {}
         for kind, (name, depth, bits) in bufs.items():
-            chunks = _chunks(bits)
+            chunks = isa.chunks(bits)
             mem = memory.Memory(shape=chunks * isa.CHUNK_BITS, depth=depth, init=[])
             m.submodules[name] = mem
             rd = mem.read_port(domain="comb")
@@ -127,7 +127,7 @@ class MixlaneCfu(wiring.Component):
         # The response is a register (VexRiscv's CfuPlugin takes it one stage after the command): an instruction
         # is accepted when the response register is empty or being emptied, so instructions stream one per cycle.
         fast = Signal(name="fast_insn")      # done in the cycle it is accepted
-        m.d.comb += fast.eq((f3 <= isa.BY_NAME["setptr"].funct3) | (f3 == isa.BY_NAME["info"].funct3)
+        m.d.comb += fast.eq(Cat(f3 == isa.BY_NAME[name].funct3 for name in isa.FAST).any()
                             | ((f3 == isa.BY_NAME["mac"].funct3) & (bus.cmd_inputs_0[isa.MAC_COUNT_SHIFT:] == 0)))
         info = Signal(32, name="info_value")
         with m.If(f3 == isa.BY_NAME["info"].funct3):
@@ -163,7 +163,7 @@ class MixlaneCfu(wiring.Component):
                     respond(info)
                 with m.If(bus.cmd_valid & free & ~fast):
                     m.d.sync += [sel.eq(f7), bias.eq(bus.cmd_inputs_0),
-                                 ai.eq(bus.cmd_inputs_0[:16]), wi.eq(bus.cmd_inputs_1[:16]),
+                                 ai.eq(bus.cmd_inputs_0 & isa.MAC_INDEX_MASK), wi.eq(bus.cmd_inputs_1 & isa.MAC_INDEX_MASK),
                                  count.eq(bus.cmd_inputs_0[isa.MAC_COUNT_SHIFT:])]
                     with m.Switch(f3):
                         with m.Case(isa.BY_NAME["mac"].funct3):
@@ -184,7 +184,7 @@ class MixlaneCfu(wiring.Component):
                     respond(0)
             with m.State("READ"):
                 m.d.comb += [dp.i.valid.eq(1), dp.i.op.eq(OP_READ_LOAD)]
-                with m.If(sel[6]):
+                with m.If((sel & isa.READ_KEEP) != 0):
                     m.d.comb += dp.i.op.eq(OP_READ)
                 with m.If(dp.i.ready):
                     m.next = "READ_WAIT"
@@ -205,8 +205,3 @@ class MixlaneCfu(wiring.Component):
                     m.d.sync += chunk.eq(chunk + 1)
             with m.If((f3 == isa.BY_NAME["setptr"].funct3) & (f7 == kind)):
                 m.d.sync += [ptr.eq(self.cfu.cmd_inputs_0), chunk.eq(0)]
-
-
-def _chunks(bits: int) -> int:
-    """64-bit push chunks of a ``bits``-wide buffer entry (at least one)."""
-    return max(1, -(-bits // isa.CHUNK_BITS))

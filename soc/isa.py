@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["Instruction", "INSTRUCTIONS", "BY_NAME", "PTR_A", "PTR_W", "PTR_M", "PTR_NAMES", "INFO_FIELDS",
-           "READ_KEEP", "MAC_COUNT_SHIFT", "MAC_INDEX_MASK", "CHUNK_BITS", "render_header"]
+           "READ_KEEP", "MAC_COUNT_SHIFT", "MAC_INDEX_MASK", "CHUNK_BITS", "FAST", "chunks", "render_header"]
 
 #: Bits written by one push instruction (``rs1`` low word, ``rs2`` high word).
 CHUNK_BITS = 64
@@ -26,6 +26,11 @@ MAC_INDEX_MASK = 0xFFFF
 #: ``INFO`` ``funct7`` -> what it returns.
 INFO_FIELDS = ("width", "a_regs", "w_regs", "meta_bits", "outputs", "config_hash", "acc_width", "chunks_a",
                "chunks_m")
+
+
+def chunks(bits: int) -> int:
+    """Push chunks (64 bits each) of a ``bits``-wide buffer entry (at least one)."""
+    return max(1, -(-bits // CHUNK_BITS))
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ INSTRUCTIONS = (
                 + ", ".join(INFO_FIELDS)),
 )
 BY_NAME = {i.name: i for i in INSTRUCTIONS}
+#: Instructions done in the cycle they are accepted (no datapath operation).
+FAST = ("a_push", "w_push", "m_push", "setptr", "info")
 
 
 def render_header(facts: dict[str, int]) -> str:
@@ -65,6 +72,7 @@ def render_header(facts: dict[str, int]) -> str:
         "/* The extension this header was generated for. */",
     ]
     lines += [f"#define MLX_{k.upper()} {v}u" for k, v in facts.items()]
+    lines += ["", "/* mlx_info indices */"] + [f"#define MLX_INFO_{k.upper()} {i}" for i, k in enumerate(INFO_FIELDS)]
     lines += ["", f"#define MLX_PTR_A {PTR_A}", f"#define MLX_PTR_W {PTR_W}", f"#define MLX_PTR_M {PTR_M}",
               f"#define MLX_READ_KEEP {READ_KEEP}", f"#define MLX_MAC_COUNT_SHIFT {MAC_COUNT_SHIFT}", "",
               "/* One CUSTOM_0 R-type instruction: funct3 F3 selects the instruction, F7 is an immediate. */",
@@ -79,7 +87,8 @@ def render_header(facts: dict[str, int]) -> str:
             lines.append(f"#define mlx_setptr(kind, index) ((void)MLX_INSN({f3}, kind, (index), 0))")
         elif ins.name == "mac":
             lines.append(f"#define mlx_mac(sel, a_index, w_index, count) ((void)MLX_INSN({f3}, sel, "
-                         f"((uint32_t)(count) << {MAC_COUNT_SHIFT}) | (uint32_t)(a_index), (w_index)))")
+                         f"((uint32_t)(count) << {MAC_COUNT_SHIFT}) | ((uint32_t)(a_index) & 0x{MAC_INDEX_MASK:x}u), "
+                         "(w_index)))")
         elif ins.name == "load":
             lines.append(f"#define mlx_load(sel, bias) ((void)MLX_INSN({f3}, sel, (bias), 0))")
         elif ins.name == "read":

@@ -7,9 +7,10 @@ each) and the cycles of every layer (``mcycle``).
 
 Through the extension (:func:`extension_program`), per layer:
 
-- the layer's metadata words go into ``M`` once; the weights of ``G = w_regs // R`` outputs (``R`` registers per
-  reduction) go into ``W`` and stay while every output position is computed (``schedule="resident"``), or the
-  weights of one output are pushed for every position (``"streamed"``, the design without weight reuse);
+- the layer's metadata words go into ``M`` (one copy per position ``A`` holds); ``W`` holds the weights of
+  ``w_regs // R`` outputs (``R`` registers per reduction) and ``A`` the activations of ``a_regs // R`` positions,
+  in the loop nest that moves fewer words (``schedule="resident"``), or the weights of one output are pushed for
+  every position (``"streamed"``, the design without weight reuse);
 - per output position, generated straight-line code gathers the reduction's activations into registers in the
   datapath's packing (the golden model's plan of that layer: :func:`mixlane.golden.pack_reduction`) and pushes
   them into ``A``; then per output one ``mac`` over the ``R`` pairs and one ``read_load`` (which presets the
@@ -21,6 +22,7 @@ output row, column and channel, then filter row, column and input channel, one m
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,9 +34,12 @@ from mixlane.golden import pack_reduction
 from .errors import SocError
 from .stream import meta_words, register_words
 
-__all__ = ["SCHEDULES", "LayerPlan", "plan_layers", "input_steps", "extension_program", "rv32im_program"]
+__all__ = ["SCHEDULES", "PARTS", "LayerPlan", "plan_layers", "input_steps", "extension_program", "rv32im_program"]
 
 SCHEDULES = ("resident", "streamed")
+#: Parts of the extension program that :func:`extension_program` can leave out (``skip``), in the order a
+#: breakdown removes them: what each costs is the cycles it saves (the results are then meaningless).
+PARTS = ("requantization", "packing", "datapath")
 
 
 @dataclass
@@ -124,6 +129,9 @@ def _store(net: IntNetwork, i: int, acc: str, o: str, p: str) -> str:
     """C statement storing output ``o`` at position ``p`` of layer ``i``: requantized for layer ``i+1``, or a
     logit for the last layer."""
     if i == len(net.layers) - 1:
+        if net.layers[i].spec.kind != "dense":
+            raise SocError(f"the last layer is {net.layers[i].spec.describe()}; the processor target takes networks "
+                           "that end in a dense classifier")
         return f"logits[{o}] = {acc};"
     nxt = net.layers[i + 1]
     L = net.layers[i]
@@ -181,10 +189,9 @@ int main(void) {{
         for (int l = 0; l < {len(layer_calls)}; ++l) {{ mlx_putc(' '); mlx_put_dec((int32_t)cyc[l]); }}
         mlx_putc('\\n');
     }}
-    (void)act0_unused;
     return 0;
 }}
-""".replace("    (void)act0_unused;\n", "")
+"""
 
 
 def _gather_code(plan: LayerPlan, i: int) -> str:
@@ -226,7 +233,7 @@ def _extension_layer(net: IntNetwork, plan: LayerPlan, i: int, schedule: str, fa
     order = "w" if schedule == "streamed" else _loop_order(plan, Pc, G)
     Pc = Pc if order == "a" else 1
     src = [_arr(f"W{i}", "uint32_t", plan.words), _arr(f"M{i}", "uint32_t", plan.meta),
-           _arr(f"B{i}", "int32_t", np.append(plan.bias, 0)), _arr(f"BASE{i}", "uint16_t", plan.columns),
+           _arr(f"B{i}", "int32_t", np.append(plan.bias, 0)), _arr(f"BASE{i}", "uint32_t", plan.columns),
            _gather_code(plan, i)]
     store = _store(net, i, "acc", "o", "p")
     push_w = f"""mlx_setptr(MLX_PTR_W, 0);
@@ -284,9 +291,25 @@ def _extension_layer(net: IntNetwork, plan: LayerPlan, i: int, schedule: str, fa
     return "".join(src)
 
 
+def _without(src: str, skip) -> str:
+    """``src`` with the parts in ``skip`` left out (see :data:`PARTS`)."""
+    if "requantization" in skip:
+        src = re.sub(r"= requant\(acc, [^;]*\);", "= (uint8_t)acc;", src)
+    if "packing" in skip:
+        src = re.sub(r"gather(\d+)\(a \+ BASE\d+\[p\]\);", r"if (0) gather\1(a + BASE\1[p]);", src)
+    if "datapath" in skip:
+        src = re.sub(r"mlx_mac\(0, [^;]*\);", "", src)
+        src = re.sub(r"const int32_t acc = mlx_read_load\(0, [^;]*\);", "const int32_t acc = o;", src)
+    return src
+
+
 def extension_program(net: IntNetwork, plans: list[LayerPlan], images: np.ndarray, facts: dict, *,
-                      schedule: str = "resident") -> str:
-    """C running ``images`` (first-layer step counts ``(N, inputs)``) through the extension."""
+                      schedule: str = "resident", skip: tuple[str, ...] = ()) -> str:
+    """C running ``images`` (first-layer step counts ``(N, inputs)``) through the extension; ``skip``: parts
+    left out for a cycle breakdown (:data:`PARTS`)."""
+    bad = set(skip) - set(PARTS)
+    if bad:
+        raise SocError(f"skip: {sorted(bad)} are not parts of the program; use some of {list(PARTS)}")
     if schedule not in SCHEDULES:
         raise SocError(f"schedule: {schedule!r} is not allowed; use one of {list(SCHEDULES)}")
     for i, plan in enumerate(plans):
@@ -294,11 +317,11 @@ def extension_program(net: IntNetwork, plans: list[LayerPlan], images: np.ndarra
         if need > facts["a_regs"] or need > facts["w_regs"]:
             raise SocError(f"layer {i} ({plan.layer.spec.describe()}) needs {need} registers per output; build the "
                            f"SoC with --a-regs and --w-regs >= {need} (now {facts['a_regs']} and {facts['w_regs']})")
-    layers = "".join(_extension_layer(net, p, i, schedule, facts) for i, p in enumerate(plans))
+    layers = _without("".join(_extension_layer(net, p, i, schedule, facts) for i, p in enumerate(plans)), skip)
     head = _PRELUDE + '#include "mixlane_cfu.h"\n' + _requant_tables(net)
     calls = [f"layer{i}({'act0' if i == 0 else f'act{i}'});" for i in range(len(plans))]
     return head + _main(net, images, calls).replace("int main(void) {", layers + "\nint main(void) {", 1) \
-        .replace("int main(void) {\n", "int main(void) {\n    if (mlx_info(5) != MLX_CONFIG_HASH) "
+        .replace("int main(void) {\n", "int main(void) {\n    if (mlx_info(MLX_INFO_CONFIG_HASH) != MLX_CONFIG_HASH) "
                  "{ mlx_puts(\"wrong extension\\n\"); return 2; }\n", 1)
 
 

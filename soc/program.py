@@ -11,7 +11,7 @@ from pathlib import Path
 from .build import RUNTIME, SocBuild
 from .errors import ProgramError, SocError
 
-__all__ = ["CC", "CFLAGS", "RunResult", "compile_program", "run_program", "TRAP_CAUSES"]
+__all__ = ["CC", "CFLAGS", "RunResult", "check_compiler", "compile_program", "run_program", "TRAP_CAUSES"]
 
 CC = "riscv64-unknown-elf-gcc"
 OBJCOPY = "riscv64-unknown-elf-objcopy"
@@ -38,7 +38,8 @@ class RunResult:
         return self.cycles / self.seconds if self.seconds > 0 else 0.0
 
 
-def _check_compiler() -> None:
+def check_compiler() -> None:
+    """Raise :class:`SocError` naming the packages when the RISC-V compiler is missing."""
     for tool in (CC, OBJCOPY):
         if not shutil.which(tool):
             raise SocError(f"{tool} not found; install it with `apt-get install gcc-riscv64-unknown-elf "
@@ -49,7 +50,7 @@ def compile_program(build: SocBuild, sources: list[str | Path], out: str | Path,
                     include: list[str | Path] = (), defines: list[str] = ()) -> Path:
     """Compile and link ``sources`` with the SoC's start-up code and header; return the raw image (``.bin``).
     A compile or link error raises :class:`ProgramError` (kind ``compile``) with the compiler's messages."""
-    _check_compiler()
+    check_compiler()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     for s in sources:
@@ -94,6 +95,9 @@ def run_program(build: SocBuild, image: str | Path, *, max_cycles: int = 100_000
         return RunResult(out, int(st["code"]), cycles, seconds)
     if st["status"] == "timeout":
         msg = f"no exit after {cycles} cycles (--max-cycles); last instruction at pc {st['pc']}"
+    elif st["status"] == "unsettled":
+        raise SocError(f"the core and the extension did not settle on the CFU port at cycle {cycles} (a "
+                       "combinational loop through the port); the simulator cannot run this SoC")
     elif st["status"] == "trap":
         cause = int(st["cause"])
         name = TRAP_CAUSES.get(cause, f"exception {cause}")

@@ -12,6 +12,7 @@ import numpy as np
 from mixlane.config import Config
 from mixlane.golden import OP_ACC, OP_LOAD, OP_READ, OP_READ_LOAD, Ops
 from mixlane.golden.layout import encode_meta_ints
+from . import isa
 
 __all__ = ["register_words", "meta_words", "ops_program", "parse_readouts"]
 
@@ -19,18 +20,18 @@ __all__ = ["register_words", "meta_words", "ops_program", "parse_readouts"]
 def register_words(cfg: Config, bits: np.ndarray) -> np.ndarray:
     """Bit arrays ``(B, width)`` -> ``(B, 2 * chunks)`` uint32 words in push order (zero-padded to 64 bits)."""
     bits = np.asarray(bits, np.uint8)
-    chunks = -(-bits.shape[1] // 64)
-    padded = np.zeros((len(bits), chunks * 64), np.uint8)
+    n = isa.chunks(bits.shape[1])
+    padded = np.zeros((len(bits), n * isa.CHUNK_BITS), np.uint8)
     padded[:, :bits.shape[1]] = bits
-    return np.packbits(padded, axis=1, bitorder="little").view("<u4").reshape(len(bits), 2 * chunks)
+    return np.packbits(padded, axis=1, bitorder="little").view("<u4").reshape(len(bits), 2 * n)
 
 
 def meta_words(cfg: Config, meta: np.ndarray) -> np.ndarray:
     """Metadata codes ``(B, F)`` -> ``(B, 2 * chunks)`` uint32 words of the ``meta`` port value."""
-    chunks = max(1, -(-cfg.meta_bits // 64))
-    out = np.zeros((len(meta), 2 * chunks), np.uint32)
+    n = isa.chunks(cfg.meta_bits)
+    out = np.zeros((len(meta), 2 * n), np.uint32)
     for i, v in enumerate(encode_meta_ints(cfg, meta)):
-        for k in range(2 * chunks):
+        for k in range(2 * n):
             out[i, k] = (v >> (32 * k)) & 0xFFFFFFFF
     return out
 
@@ -56,7 +57,7 @@ def ops_program(cfg: Config, ops: Ops) -> str:
            _c_array("M", "uint32_t", m),
            f"""
 int main(void) {{
-    if (mlx_info(5) != MLX_CONFIG_HASH) {{ mlx_puts("wrong extension\\n"); return 2; }}
+    if (mlx_info(MLX_INFO_CONFIG_HASH) != MLX_CONFIG_HASH) {{ mlx_puts("wrong extension\\n"); return 2; }}
     for (uint32_t i = 0; i < N_OPS; ++i) {{
         switch (OP[i]) {{
         case {OP_ACC}:

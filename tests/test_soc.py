@@ -30,8 +30,8 @@ CH3 = preset("channel-3level")
 
 
 @pytest.fixture(scope="session")      # session: other files' tests may run in between on this worker
-def soc(tmp_path_factory):
-    return build_soc(CH3, tmp_path_factory.mktemp("soc_ch3"))
+def soc():
+    return build_soc(CH3)                # the cache folder: the co-design stage below finds it there
 
 
 def _stream(soc, ops, folder, name):
@@ -56,11 +56,23 @@ def test_intrinsics_give_the_golden_results(soc, tmp_path, scenario):
         f"expected {expected[bad[0]] if len(expected) else None}, got {got[bad[0]] if len(got) > bad[0] else None}")
 
 
+@pytest.mark.parametrize("name", ["bit-serial", "multi-output"])
+def test_intrinsics_on_multi_cycle_and_multi_accumulator_extensions(tmp_path, name):
+    """A multi-cycle architecture (the unit waits on the datapath's ready, idle only once drained) and four
+    accumulators (run-time select helpers), with buffer depths that are not powers of two."""
+    cfg = preset(name)
+    soc = build_soc(cfg, tmp_path / "soc", a_regs=48, w_regs=5)
+    ops = stimulus.build(cfg, "random", 11, 200)
+    expected = run(cfg, ops).value
+    res, got = _stream(soc, ops, tmp_path, "random")
+    assert res.exit_code == 0 and len(expected) > 0 and np.array_equal(got, expected), (cfg.content_hash, got, expected)
+
+
 def test_header_facts_and_info(soc, tmp_path):
     src = tmp_path / "info.c"
     src.write_text('#include <stdio.h>\n#include "mixlane_cfu.h"\nint main(void) {\n'
                    '  printf("%u %u %u %u\\n", (unsigned)mlx_info(0), (unsigned)mlx_info(1), (unsigned)mlx_info(2),'
-                   ' (unsigned)mlx_info(3));\n  return mlx_info(5) == MLX_CONFIG_HASH ? 0 : 1;\n}\n')
+                   ' (unsigned)mlx_info(3));\n  return mlx_info(MLX_INFO_CONFIG_HASH) == MLX_CONFIG_HASH ? 0 : 1;\n}\n')
     res = run_program(soc, compile_program(soc, [src], tmp_path / "info.bin"))
     assert res.exit_code == 0
     assert res.stdout.split() == [str(CH3.width), "64", "64", str(CH3.meta_bits)]
@@ -136,6 +148,26 @@ def test_soc_run_outcomes(soc, tmp_path, capsys, body, status, message):
             assert "undefined_name" in err      # the compiler's own message is shown
 
 
+def test_codesign_on_the_processor(soc, tmp_path):
+    """``codesign`` with the SoC stage: the report's ``soc`` section, both baselines bit-exact, a breakdown that
+    adds up, and the markdown section."""
+    pytest.importorskip("jax", reason="co-design needs the optional extra mixlane[codesign]")
+    import json
+
+    from mixlane.codesign.flow import Options, codesign
+    from mixlane.soc.codesign_stage import SocOptions, soc_stage
+
+    opts = Options(model="cnn:4,8s2", epochs=2, qat_epochs=1, test_limit=20, calibration=64, rtl_images=0)
+    rep = codesign(CH3, opts, tmp_path, log=lambda s: None, stages=(soc_stage(SocOptions(images=2)),))
+    s = json.loads((tmp_path / "report.json").read_text())["soc"]
+    assert s == json.loads(json.dumps(rep["soc"]))
+    assert s["images_checked"] == 2 and s["mismatches"] == 0
+    assert s["baselines"]["rv32im_int8"]["mismatches"] == 0 and s["baselines"]["int8_extension"]["mismatches"] == 0
+    assert s["speedup"]["vs_rv32im_int8"] > 1
+    assert sum(s["breakdown"]["parts"].values()) == s["breakdown"]["cycles"] and min(s["breakdown"]["parts"].values()) > 0
+    assert "## On the processor" in (tmp_path / "report.md").read_text()
+
+
 def test_configurations_the_port_cannot_carry_are_one_line_errors():
     from mixlane.soc.extension import check_extension
 
@@ -145,3 +177,19 @@ def test_configurations_the_port_cannot_carry_are_one_line_errors():
         check_extension(preset("default").replace(acc_width=40), 64, 64)
     with pytest.raises(ConfigError, match="a_regs"):
         check_extension(preset("default"), 0, 64)
+    from mixlane.soc.codesign_stage import SocOptions, soc_stage
+    from mixlane.soc import SocError
+    with pytest.raises(SocError, match="--soc-images"):
+        soc_stage(SocOptions(images=0))
+
+
+def test_soc_build_writes_the_design_and_the_programming_kit(soc, capsys):
+    """``soc build`` into an existing build folder reuses the simulator and adds the synthesizable SoC."""
+    code = main(["soc", "build", "--preset", "channel-3level", "-o", str(soc.folder)])
+    assert code == 0, capsys.readouterr().err
+    verilog = (soc.folder / "mixlane_soc.v").read_text()
+    assert "module mixlane_soc(" in verilog and "VexRiscv core" in verilog and "mixlane_soc.extension.datapath" in verilog
+    header = (soc.folder / "mixlane_cfu.h").read_text()
+    assert f"#define MLX_CONFIG_HASH {int(CH3.content_hash[-8:], 16)}u" in header and "mlx_mac(" in header
+    for name in ("crt0.S", "link.ld", "console.c", "mixlane_soc.h", "soc_sim"):
+        assert (soc.folder / name).exists(), name

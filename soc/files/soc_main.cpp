@@ -37,6 +37,7 @@ int main(int argc, char **argv) {
 #ifndef MLX_NO_CFU
     Vcfu cfu(&ctx, "cfu");
     // offer the core's command to the extension and its answer to the core, until both sides are settled
+    bool unsettled = false;
     auto exchange = [&]() {
         for (int k = 0; k < 4; ++k) {
             cfu.CFU(cmd_valid) = soc.CFU(cmd_valid);
@@ -53,6 +54,7 @@ int main(int argc, char **argv) {
             if (same) return;
             soc.eval();
         }
+        unsettled = true;     // a combinational loop through the CFU port: the run is not trustworthy
     };
     auto tick = [&]() {
         const bool active = soc.CFU(cmd_valid) || !cfu.idle;
@@ -98,6 +100,9 @@ int main(int argc, char **argv) {
         if (soc.exit_valid) { status = "exit"; break; }
         if (soc.trap_valid) { status = "trap"; break; }
         if (soc.buserr_valid) { status = "buserr"; break; }
+#ifndef MLX_NO_CFU
+        if (unsettled) { status = "unsettled"; break; }
+#endif
     }
     std::fflush(stdout);
     const auto &core = soc.rootp->vlSymsp->TOP__mixlane_soc__core;
