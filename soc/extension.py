@@ -98,19 +98,30 @@ class MixlaneCfu(wiring.Component):
         m = Module()
         cfg, bus = self._cfg, self.cfu
         m.submodules.datapath = dp = SimdDatapath(config=cfg)
-        bufs = {isa.PTR_A: ("abuf", self._a_regs, cfg.width), isa.PTR_M: ("mbuf", self._a_regs, cfg.meta_bits),
-                isa.PTR_W: ("wbuf", self._w_regs, cfg.width)}
-
         f3 = Signal(3, name="funct3")
         f7 = Signal(7, name="funct7")
         m.d.comb += [f3.eq(bus.cmd_function_id[:3]), f7.eq(bus.cmd_function_id[3:])]
-        # sequencer registers
-        ai = Signal(16, name="mac_a_index")
-        wi = Signal(16, name="mac_w_index")
-        count = Signal(16, name="mac_count")
-        sel = Signal(7, name="op_sel")
-        bias = Signal(32, name="op_bias")
+        regs = {"ai": Signal(16, name="mac_a_index"), "wi": Signal(16, name="mac_w_index"),
+                "count": Signal(16, name="mac_count"), "sel": Signal(7, name="op_sel"),
+                "bias": Signal(32, name="op_bias")}
+        ports = self._buffers(m, regs["ai"], regs["wi"])
+        m.d.comb += [dp.i.sel.eq(regs["sel"]) if cfg.sel_bits else [], dp.i.bias.eq(regs["bias"]),
+                     dp.i.a.eq(ports[isa.PTR_A][0].data), dp.i.w.eq(ports[isa.PTR_W][0].data),
+                     dp.i.meta.eq(ports[isa.PTR_M][0].data)]
+        drain = Signal(range(4), name="pipeline_drain")     # cycles until the datapath's last operation is done
+        with m.If(dp.i.valid):
+            m.d.sync += drain.eq(3)
+        with m.Elif(drain != 0):
+            m.d.sync += drain.eq(drain - 1)
+        self._sequencer(m, dp, f3, f7, regs, ports, drain)
+        return m
 
+    def _buffers(self, m: Module, ai, wi) -> dict:
+        """The A, M and W buffers: ``{kind: (read port, write port, pointer, chunk counter, chunks, depth)}``;
+        A and M are read at ``ai``, W at ``wi`` (combinationally: the operands of the ACC at hand)."""
+        cfg, bus = self._cfg, self.cfu
+        bufs = {isa.PTR_A: ("abuf", self._a_regs, cfg.width), isa.PTR_M: ("mbuf", self._a_regs, cfg.meta_bits),
+                isa.PTR_W: ("wbuf", self._w_regs, cfg.width)}
         ports = {}
         for kind, (name, depth, bits) in bufs.items():
             chunks = isa.chunks(bits)
@@ -123,9 +134,15 @@ class MixlaneCfu(wiring.Component):
             m.d.comb += [rd.addr.eq(wi if kind == isa.PTR_W else ai), wr.addr.eq(ptr),
                          wr.data.eq(Cat(bus.cmd_inputs_0, bus.cmd_inputs_1).replicate(chunks))]
             ports[kind] = (rd, wr, ptr, chunk, chunks, depth)
+        return ports
 
-        # The response is a register (VexRiscv's CfuPlugin takes it one stage after the command): an instruction
-        # is accepted when the response register is empty or being emptied, so instructions stream one per cycle.
+    def _sequencer(self, m: Module, dp, f3, f7, regs: dict, ports: dict, drain) -> None:
+        """The CFU handshake and the FSM that turns instructions into datapath operations.
+
+        The response is a register (VexRiscv's CfuPlugin takes it one stage after the command): an instruction is
+        accepted when the response register is empty or being emptied, so instructions stream one per cycle."""
+        bus = self.cfu
+        ai, wi, count, sel, bias = (regs[k] for k in ("ai", "wi", "count", "sel", "bias"))
         fast = Signal(name="fast_insn")      # done in the cycle it is accepted
         m.d.comb += fast.eq(Cat(f3 == isa.BY_NAME[name].funct3 for name in isa.FAST).any()
                             | ((f3 == isa.BY_NAME["mac"].funct3) & (bus.cmd_inputs_0[isa.MAC_COUNT_SHIFT:] == 0)))
@@ -147,14 +164,6 @@ class MixlaneCfu(wiring.Component):
             m.d.sync += [rsp_valid.eq(1), rsp_data.eq(value)]
             m.next = "IDLE"
 
-        m.d.comb += [dp.i.sel.eq(sel) if cfg.sel_bits else [], dp.i.bias.eq(bias),
-                     dp.i.a.eq(ports[isa.PTR_A][0].data), dp.i.w.eq(ports[isa.PTR_W][0].data),
-                     dp.i.meta.eq(ports[isa.PTR_M][0].data)]
-        drain = Signal(range(4), name="pipeline_drain")     # cycles until the datapath's last operation is done
-        with m.If(dp.i.valid):
-            m.d.sync += drain.eq(3)
-        with m.Elif(drain != 0):
-            m.d.sync += drain.eq(drain - 1)
         with m.FSM(name="cfu_fsm"):
             with m.State("IDLE"):
                 m.d.comb += [bus.cmd_ready.eq(free), self.idle.eq(~rsp_valid & (drain == 0))]
@@ -162,8 +171,8 @@ class MixlaneCfu(wiring.Component):
                     self._fast(m, f3, f7, ports)
                     respond(info)
                 with m.If(bus.cmd_valid & free & ~fast):
-                    m.d.sync += [sel.eq(f7), bias.eq(bus.cmd_inputs_0),
-                                 ai.eq(bus.cmd_inputs_0 & isa.MAC_INDEX_MASK), wi.eq(bus.cmd_inputs_1 & isa.MAC_INDEX_MASK),
+                    m.d.sync += [sel.eq(f7), bias.eq(bus.cmd_inputs_0), ai.eq(bus.cmd_inputs_0 & isa.MAC_INDEX_MASK),
+                                 wi.eq(bus.cmd_inputs_1 & isa.MAC_INDEX_MASK),
                                  count.eq(bus.cmd_inputs_0[isa.MAC_COUNT_SHIFT:])]
                     with m.Switch(f3):
                         with m.Case(isa.BY_NAME["mac"].funct3):
@@ -192,7 +201,6 @@ class MixlaneCfu(wiring.Component):
                 m.d.comb += dp.o.ready.eq(1)
                 with m.If(dp.o.valid):
                     respond(dp.o.data)
-        return m
 
     def _fast(self, m: Module, f3, f7, ports) -> None:
         """Pushes and ``setptr``: buffer writes and pointer moves of an accepted fast instruction."""
