@@ -193,3 +193,18 @@ def test_soc_build_writes_the_design_and_the_programming_kit(soc, capsys):
     assert f"#define MLX_CONFIG_HASH {int(CH3.content_hash[-8:], 16)}u" in header and "mlx_mac(" in header
     for name in ("crt0.S", "link.ld", "console.c", "mixlane_soc.h", "soc_sim"):
         assert (soc.folder / name).exists(), name
+
+
+def test_sweep_step_soc(soc, tmp_path):
+    """The ``soc`` sweep step: cycles on the processor as table columns (the SoC builds come from the cache)."""
+    pytest.importorskip("jax", reason="co-design needs the optional extra mixlane[codesign]")
+    from mixlane.sweep.run import run_sweep
+    from mixlane.sweep.spec import parse_spec
+
+    spec = parse_spec({"steps": ["soc"], "base": {"preset": "channel-3level"},
+                       "options": {"soc": {"model": "cnn:4,8s2", "epochs": 2, "qat_epochs": 1, "soc_images": 1}}})
+    (out,) = run_sweep(spec, tmp_path, jobs=1)
+    assert out["status"] == "ok", out
+    m = out["steps"][0]["metrics"]
+    assert m["soc_cycles"] > 0 and m["soc_cycles_rv32im_int8"] > m["soc_cycles"]
+    assert m["soc_speedup_vs_rv32im"] == pytest.approx(m["soc_cycles_rv32im_int8"] / m["soc_cycles"])

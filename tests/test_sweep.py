@@ -164,7 +164,7 @@ def test_report_command_reads_sweep_folders(tmp_path, capsys):
     assert "sum_together" in (tmp_path / "rep" / "report.html").read_text()
 
 
-@pytest.mark.parametrize("name", ["taxonomy.toml", "codesign_sweep.toml", "sweep_widths.toml"])
+@pytest.mark.parametrize("name", ["taxonomy.toml", "codesign_sweep.toml", "sweep_widths.toml", "soc_sweep.toml"])
 def test_example_specs_are_valid(name):
     from pathlib import Path
 
