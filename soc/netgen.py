@@ -1,9 +1,4 @@
-"""C for a compiled network: every layer through the extension, or plain RV32IM C (the INT8 baseline).
-
-Both programs run the integer network of :mod:`mixlane.codesign.integer` image by image, batch 1:
-activations are step counts ``b`` (uint8, C order ``(C, H, W)``), requantization and ReLU in C integer
-arithmetic exactly as :func:`mixlane.codesign.integer.requantize`, and print each image's logits (8 hex digits
-each) and the cycles of every layer (``mcycle``).
+"""C for a compiled network through the extension (the program's frame: :mod:`mixlane.soc.cprog`).
 
 Through the extension (:func:`extension_program`), per layer:
 
@@ -15,9 +10,6 @@ Through the extension (:func:`extension_program`), per layer:
   datapath's packing (the golden model's plan of that layer: :func:`mixlane.golden.pack_reduction`) and pushes
   them into ``A``; then per output one ``mac`` over the ``R`` pairs and one ``read_load`` (which presets the
   next output's bias).
-
-The reference kernels (:func:`rv32im_program`) loop like TensorFlow Lite Micro's reference convolution:
-output row, column and channel, then filter row, column and input channel, one multiply-add each.
 """
 
 from __future__ import annotations
@@ -31,10 +23,11 @@ from mixlane.codesign.compile import Reduction
 from mixlane.codesign.integer import IntLayer, IntNetwork
 from mixlane.config import Config
 from mixlane.golden import pack_reduction
+from .cprog import c_array, program, source_offsets, store_output
 from .errors import SocError
 from .stream import meta_words, register_words
 
-__all__ = ["SCHEDULES", "PARTS", "LayerPlan", "plan_layers", "input_steps", "extension_program", "rv32im_program"]
+__all__ = ["SCHEDULES", "PARTS", "LayerPlan", "plan_layer", "plan_layers", "extension_program"]
 
 SCHEDULES = ("resident", "streamed")
 #: Parts of the extension program that :func:`extension_program` can leave out (``skip``), in the order a
@@ -56,19 +49,6 @@ class LayerPlan:
     columns: list                 # source offset of each output position's first element
 
 
-def _source_offsets(L: IntLayer) -> tuple[np.ndarray, list[int]]:
-    """Offset of every reduction element from its column's base, and each column's base, in the input array."""
-    s = L.spec
-    if s.kind == "dense":
-        return np.arange(s.reduction, dtype=np.int64), [0]
-    c, h, w = s.in_shape
-    ch, dy, dx = np.meshgrid(np.arange(c), np.arange(s.k), np.arange(s.k), indexing="ij")
-    offs = (ch * h * w + dy * w + dx).reshape(-1)
-    _, ho, wo = s.out_shape
-    bases = [oy * s.stride * w + ox * s.stride for oy in range(ho) for ox in range(wo)]
-    return offs, bases
-
-
 def plan_layer(cfg: Config, L: IntLayer, red: Reduction) -> LayerPlan:
     """Registers, gather lists, weights and biases of layer ``L`` under its reduction order ``red``."""
     bipolar1 = (red.prec == 1) & (cfg.binary == "bipolar")
@@ -77,7 +57,7 @@ def plan_layer(cfg: Config, L: IntLayer, red: Reduction) -> LayerPlan:
     _, ww = red.apply(np.zeros((len(L.w[0]), 1), np.int64), L.w)
     words = np.stack([register_words(cfg, pack_reduction(cfg, dummy, ww[o], prec=red.prec).w_bits)
                       for o in range(len(ww))])
-    offs, bases = _source_offsets(L)
+    offs, bases = source_offsets(L)
     R = packed.registers
     chunks2 = words.shape[2]
     gather: list[list[tuple[int, int, int]]] = [[] for _ in range(R)]
@@ -101,97 +81,6 @@ def plan_layer(cfg: Config, L: IntLayer, red: Reduction) -> LayerPlan:
 
 def plan_layers(net: IntNetwork, reds: list[Reduction]) -> list[LayerPlan]:
     return [plan_layer(net.cfg, L, red) for L, red in zip(net.layers, reds)]
-
-
-def input_steps(L: IntLayer, codes: np.ndarray) -> np.ndarray:
-    """First-layer datapath codes ``(N, ...)`` -> step counts ``b`` (a bipolar code ``2b - 1`` is ``b``)."""
-    shape = (1, -1, 1, 1) if L.spec.kind == "conv" else (1, -1)
-    bip = np.broadcast_to(L.a_bipolar.reshape(shape), codes.shape)
-    return np.where(bip, (codes + 1) // 2, codes).reshape(len(codes), -1).astype(np.int64)
-
-
-# ----------------------------------------------------------------------------------------------- C pieces
-def _arr(name: str, ctype: str, values) -> str:
-    flat = np.asarray(values).reshape(-1)
-    body = ",".join(str(int(v)) + ("u" if ctype.startswith("uint32") else "") for v in flat)
-    return f"static const {ctype} {name}[{max(flat.size, 1)}] = {{{body or '0'}}};\n"
-
-
-def _requant_tables(net: IntNetwork) -> str:
-    out = []
-    for i, L in enumerate(net.layers[1:], start=1):
-        out += [_arr(f"MUL{i}", "int32_t", L.mult), _arr(f"SHF{i}", "uint8_t", L.shift),
-                _arr(f"HI{i}", "uint8_t", L.a_hi)]
-    return "".join(out)
-
-
-def _store(net: IntNetwork, i: int, acc: str, o: str, p: str) -> str:
-    """C statement storing output ``o`` at position ``p`` of layer ``i``: requantized for layer ``i+1``, or a
-    logit for the last layer."""
-    if i == len(net.layers) - 1:
-        if net.layers[i].spec.kind != "dense":
-            raise SocError(f"the last layer is {net.layers[i].spec.describe()}; the processor target takes networks "
-                           "that end in a dense classifier")
-        return f"logits[{o}] = {acc};"
-    nxt = net.layers[i + 1]
-    L = net.layers[i]
-    idx = f"{o} * {L.spec.pixels} + {p}" if nxt.spec.kind == "dense" else o
-    return f"act{i + 1}[{o} * {L.spec.pixels} + {p}] = requant({acc}, MUL{i + 1}[{idx}], SHF{i + 1}[{idx}], HI{i + 1}[{idx}]);"
-
-
-_PRELUDE = """#include <stdint.h>
-#include "mixlane_soc.h"
-
-/* b = clip((acc * m + 2^(F-1)) >> F, 0, hi), 1 <= F <= 62: the requantization of mixlane.codesign.integer, exactly,
-   in 32-bit steps: x = acc * m as its high (mulh) and low (mul) words, the rounding added with carry, the shift
-   done per word, and a result that would not fit 32 bits clipped by its sign. */
-static inline uint8_t requant(int32_t acc, int32_t m, uint32_t f, uint32_t hi) {
-    const int64_t x = (int64_t)acc * m;
-    int32_t h = (int32_t)(x >> 32);
-    uint32_t l = (uint32_t)x;
-    int32_t t;
-    if (f >= 33) {
-        t = (h + (1 << (f - 33))) >> (f - 32);
-    } else {
-        const uint32_t l2 = l + (1u << (f - 1));
-        h += l2 < l;
-        if ((h >> (f - 1)) != (h >> 31)) return h < 0 ? 0 : (uint8_t)hi;     /* beyond 32 bits */
-        t = f == 32 ? h : (int32_t)(((uint32_t)h << (32 - f)) | (l2 >> f));
-    }
-    return (uint8_t)(t < 0 ? 0 : t > (int32_t)hi ? (int32_t)hi : t);
-}
-"""
-
-
-def _main(net: IntNetwork, images: np.ndarray, layer_calls: list[str]) -> str:
-    L0 = net.layers[0]
-    n_in = images.shape[1]
-    bufs = "".join(f"static uint8_t act{i}[{int(np.prod(L.spec.in_shape))}];\n"
-                   for i, L in enumerate(net.layers) if i)
-    classes = net.layers[-1].spec.cout
-    calls = "\n".join(f"        t1 = mlx_cycles(); {c} t2 = mlx_cycles(); cyc[{i}] = t2 - t1;"
-                      for i, c in enumerate(layer_calls))
-    return f"""
-#define N_IMAGES {len(images)}
-static const uint8_t IMAGES[N_IMAGES][{n_in}] = {{
-{",".join("{" + ",".join(str(int(v)) for v in row) + "}" for row in images)}
-}};
-{bufs}static int32_t logits[{classes}];
-
-int main(void) {{
-    uint32_t cyc[{len(layer_calls)}], t1, t2;
-    for (int n = 0; n < N_IMAGES; ++n) {{
-        const uint8_t *act0 = IMAGES[n];
-{calls}
-        mlx_puts("image "); mlx_put_dec(n); mlx_putc('\\n');
-        for (int c = 0; c < {classes}; ++c) mlx_put_hex((uint32_t)logits[c]);
-        mlx_puts("cycles");
-        for (int l = 0; l < {len(layer_calls)}; ++l) {{ mlx_putc(' '); mlx_put_dec((int32_t)cyc[l]); }}
-        mlx_putc('\\n');
-    }}
-    return 0;
-}}
-"""
 
 
 def _gather_code(plan: LayerPlan, i: int) -> str:
@@ -232,10 +121,10 @@ def _extension_layer(net: IntNetwork, plan: LayerPlan, i: int, schedule: str, fa
     Pc = 1 if schedule == "streamed" else max(1, min(P, facts["a_regs"] // R))
     order = "w" if schedule == "streamed" else _loop_order(plan, Pc, G)
     Pc = Pc if order == "a" else 1
-    src = [_arr(f"W{i}", "uint32_t", plan.words), _arr(f"M{i}", "uint32_t", plan.meta),
-           _arr(f"B{i}", "int32_t", np.append(plan.bias, 0)), _arr(f"BASE{i}", "uint32_t", plan.columns),
+    src = [c_array(f"W{i}", "uint32_t", plan.words), c_array(f"M{i}", "uint32_t", plan.meta),
+           c_array(f"B{i}", "int32_t", np.append(plan.bias, 0)), c_array(f"BASE{i}", "uint32_t", plan.columns),
            _gather_code(plan, i)]
-    store = _store(net, i, "acc", "o", "p")
+    store = store_output(net, i, "acc", "o", "p")
     push_w = f"""mlx_setptr(MLX_PTR_W, 0);
         for (int j = g0 * {R * c2}; j < g1 * {R * c2}; j += 2) mlx_w_push(W{i}[j], W{i}[j + 1]);"""
     if schedule == "streamed":
@@ -318,56 +207,6 @@ def extension_program(net: IntNetwork, plans: list[LayerPlan], images: np.ndarra
             raise SocError(f"layer {i} ({plan.layer.spec.describe()}) needs {need} registers per output; build the "
                            f"SoC with --a-regs and --w-regs >= {need} (now {facts['a_regs']} and {facts['w_regs']})")
     layers = _without("".join(_extension_layer(net, p, i, schedule, facts) for i, p in enumerate(plans)), skip)
-    head = _PRELUDE + '#include "mixlane_cfu.h"\n' + _requant_tables(net)
-    calls = [f"layer{i}({'act0' if i == 0 else f'act{i}'});" for i in range(len(plans))]
-    return head + _main(net, images, calls).replace("int main(void) {", layers + "\nint main(void) {", 1) \
-        .replace("int main(void) {\n", "int main(void) {\n    if (mlx_info(MLX_INFO_CONFIG_HASH) != MLX_CONFIG_HASH) "
-                 "{ mlx_puts(\"wrong extension\\n\"); return 2; }\n", 1)
-
-
-def _rv32im_layer(net: IntNetwork, i: int) -> str:
-    L = net.layers[i]
-    s = L.spec
-    src = [_arr(f"WQ{i}", "int8_t", L.w), _arr(f"BQ{i}", "int32_t", L.preload)]
-    if L.w.size and (L.w.min() < -128 or L.w.max() > 127):
-        raise SocError(f"layer {i}: weight codes beyond int8 cannot run on the INT8 reference kernels")
-    # a bipolar 1-bit channel's code is 2b - 1 (the preload holds the matching correction)
-    bip = L.a_bipolar.any()
-    if bip:
-        src.append(_arr(f"BIP{i}", "uint8_t", L.a_bipolar))
-    if s.kind == "dense":
-        body = f"""    for (int o = 0; o < {s.cout}; ++o) {{
-        int32_t acc = BQ{i}[o];
-        const int8_t *w = WQ{i} + o * {s.reduction};
-        for (int k = 0; k < {s.reduction}; ++k) acc += {f"(BIP{i}[k] ? 2 * (int32_t)a[k] - 1 : (int32_t)a[k])" if bip else "(int32_t)a[k]"} * w[k];
-        const int p = 0;
-        {_store(net, i, "acc", "o", "p")}
-    }}"""
-    else:
-        c, h, w = s.in_shape
-        _, ho, wo = s.out_shape
-        body = f"""    for (int oy = 0; oy < {ho}; ++oy)
-    for (int ox = 0; ox < {wo}; ++ox) {{
-        const int p = oy * {wo} + ox;
-        for (int o = 0; o < {s.cout}; ++o) {{
-            int32_t acc = BQ{i}[o];
-            for (int fy = 0; fy < {s.k}; ++fy)
-            for (int fx = 0; fx < {s.k}; ++fx)
-            for (int ci = 0; ci < {c}; ++ci) {{
-                const int iy = oy * {s.stride} + fy, ix = ox * {s.stride} + fx;
-                const int32_t x = a[(ci * {h} + iy) * {w} + ix];
-                acc += {f"(BIP{i}[ci] ? 2 * x - 1 : x)" if bip else "x"} * WQ{i}[((o * {c} + ci) * {s.k} + fy) * {s.k} + fx];
-            }}
-            {_store(net, i, "acc", "o", "p")}
-        }}
-    }}"""
-    src.append(f"static void layer{i}(const uint8_t *a) {{\n{body}\n}}\n")
-    return "".join(src)
-
-
-def rv32im_program(net: IntNetwork, images: np.ndarray) -> str:
-    """C running ``images`` through the network on the plain core (INT8 reference kernels)."""
-    layers = "".join(_rv32im_layer(net, i) for i in range(len(net.layers)))
-    calls = [f"layer{i}({'act0' if i == 0 else f'act{i}'});" for i in range(len(net.layers))]
-    return _PRELUDE + _requant_tables(net) + _main(net, images, calls).replace(
-        "int main(void) {", layers + "\nint main(void) {", 1)
+    calls = [f"layer{i}(act{i});" for i in range(len(plans))]
+    check = '    if (mlx_info(MLX_INFO_CONFIG_HASH) != MLX_CONFIG_HASH) { mlx_puts("wrong extension\\n"); return 2; }\n'
+    return program(net, images, layers, calls, head='#include "mixlane_cfu.h"\n', check=check)

@@ -11,7 +11,9 @@ import numpy as np
 from mixlane.codesign.integer import IntNetwork, input_codes
 from .build import SocBuild
 from .errors import SocError
-from .netgen import extension_program, input_steps, plan_layers, rv32im_program
+from .cprog import input_steps
+from .kernels import rv32im_program
+from .netgen import extension_program, plan_layers
 from .program import compile_program, run_program
 
 __all__ = ["NetworkRun", "run_network", "parse_network_output", "breakdown"]
