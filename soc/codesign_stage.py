@@ -7,7 +7,9 @@ Runs, on the same test images, each checked logit by logit against the golden mo
 - ``rv32im_int8``: the INT8 network (fine-tuned for the INT8 baseline datapath) with reference kernels on the
   plain core, the way TensorFlow Lite Micro's reference kernels compute;
 - ``int8_extension``: the same INT8 network through the extension built from the INT8 baseline datapath of the
-  same width (a CFU Playground-style SIMD MAC unit).
+  same width (a CFU Playground-style SIMD MAC unit);
+- ``bitserial_sw``: the co-designed network itself on the plain core with bit-serial kernels (AND/XNOR and
+  popcount over bit planes, Cowan et al.'s method for 1- and 2-bit operators), every layer.
 
 Cycles come from ``mcycle`` around every layer (requantization and packing included, printing excluded).
 """
@@ -51,7 +53,9 @@ def _run(ctx: StageContext, o: SocOptions) -> dict:
     ref = run_network(soc, int8.net, int8.reds, x, int8.logits[:n], folder, kind="rv32im", max_cycles=o.max_cycles)
     soc8 = build_soc(int8_baseline(ctx.cfg), a_regs=o.a_regs, w_regs=o.w_regs)
     ext8 = run_network(soc8, int8.net, int8.reds, x, int8.logits[:n], folder / "int8", max_cycles=o.max_cycles)
-    runs = [main, streamed, ref, ext8]
+    bits = run_network(soc, mixed.net, mixed.reds, x, mixed.logits[:n], folder, kind="bitserial",
+                       max_cycles=o.max_cycles)
+    runs = [main, streamed, ref, ext8, bits]
     parts = breakdown(soc, mixed.net, mixed.reds, x, folder / "breakdown", max_cycles=o.max_cycles)
     cyc = main.cycles_per_inference
     ctx.log(f"  SoC: {n} images, {cyc:,.0f} cycles per inference (INT8 reference kernels {ref.cycles_per_inference:,.0f},"
@@ -62,8 +66,9 @@ def _run(ctx: StageContext, o: SocOptions) -> dict:
     return main.summary() | {
         "mismatches": sum(r.mismatches for r in runs),
         "schedule": "resident",
-        "baselines": {"rv32im_int8": _brief(ref), "int8_extension": _brief(ext8)},
-        "speedup": {"vs_rv32im_int8": ref.cycles_per_inference / cyc, "vs_int8_extension": ext8.cycles_per_inference / cyc},
+        "baselines": {"rv32im_int8": _brief(ref), "int8_extension": _brief(ext8), "bitserial_sw": _brief(bits)},
+        "speedup": {"vs_rv32im_int8": ref.cycles_per_inference / cyc, "vs_int8_extension": ext8.cycles_per_inference / cyc,
+                    "vs_bitserial_sw": bits.cycles_per_inference / cyc},
         "dataflows": {"resident": _brief(main), "streamed": _brief(streamed)},
         "breakdown": parts,
         "extension": {"a_regs": o.a_regs, "w_regs": o.w_regs, "build": str(soc.folder)},
@@ -77,7 +82,8 @@ def _markdown(s: dict) -> list[str]:
     rows = [("this configuration, extension (weights resident)", s["dataflows"]["resident"]),
             ("this configuration, extension (weights streamed)", s["dataflows"]["streamed"]),
             ("INT8 network, INT8 extension", b["int8_extension"]),
-            ("INT8 network, RV32IM reference kernels", b["rv32im_int8"])]
+            ("INT8 network, RV32IM reference kernels", b["rv32im_int8"]),
+            ("this network, bit-serial kernels on the plain core", b["bitserial_sw"])]
     layers = len(s["cycles_per_layer"])
     lines = ["## On the processor (VexRiscv + extension)", "",
              f"{s['images_checked']} test images on each design, every logit compared with the golden model: "
@@ -90,7 +96,8 @@ def _markdown(s: dict) -> list[str]:
                      + " | ".join(f"{v:,.0f}" for v in r["cycles_per_layer"]) + f" | {r['mismatches']} |")
     sp = s["speedup"]
     lines += ["", f"Speed-up: {sp['vs_rv32im_int8']:.1f}x over the RV32IM INT8 kernels, "
-                  f"{sp['vs_int8_extension']:.2f}x over INT8 through the extension.", ""]
+                  f"{sp['vs_int8_extension']:.2f}x over INT8 through the extension, "
+                  f"{sp['vs_bitserial_sw']:.1f}x over this network's bit-serial kernels.", ""]
     bd = s["breakdown"]
     names = {"requantization": "requantization and ReLU (C)", "packing": "activation packing (gather, `a_push`)",
              "datapath": "datapath instructions (`mac`, `read_load`)",

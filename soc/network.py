@@ -12,7 +12,7 @@ from mixlane.codesign.integer import IntNetwork, input_codes
 from .build import SocBuild
 from .errors import SocError
 from .cprog import input_steps
-from .kernels import rv32im_program
+from .kernels import bitserial_program, rv32im_program
 from .netgen import extension_program, plan_layers
 from .program import compile_program, run_program
 
@@ -65,8 +65,8 @@ def run_network(build: SocBuild, net: IntNetwork, reds, x: np.ndarray, expected:
                 *, kind: str = "extension", schedule: str = "resident", skip: tuple[str, ...] = (),
                 max_cycles: int = 2_000_000_000) -> NetworkRun:
     """Run the float inputs ``x`` (their first-layer codes, as the golden inference computes them) through
-    ``net`` on ``build``: ``kind`` ``extension`` (the datapath, ``schedule`` resident or streamed) or ``rv32im``
-    (INT8 reference kernels on the plain core); ``expected`` are the golden logits ``(N, classes)``. ``skip``:
+    ``net`` on ``build``: ``kind`` ``extension`` (the datapath, ``schedule`` resident or streamed), ``rv32im``
+    (reference kernels on the plain core) or ``bitserial`` (bit-serial kernels on the plain core); ``expected`` are the golden logits ``(N, classes)``. ``skip``:
     parts of the extension program left out (a cycle breakdown: the logits are then not checked)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -74,9 +74,14 @@ def run_network(build: SocBuild, net: IntNetwork, reds, x: np.ndarray, expected:
     if kind == "extension":
         src = extension_program(net, plan_layers(net, reds), images, build.facts, schedule=schedule, skip=skip)
         name = f"net_{schedule}" + "".join(f"_no_{p}" for p in skip)
-    else:
+    elif kind == "rv32im":
         src = rv32im_program(net, images)
         name = "net_rv32im"
+    elif kind == "bitserial":
+        src = bitserial_program(net, images)
+        name = "net_bitserial"
+    else:
+        raise SocError(f"kind: {kind!r} is not allowed; use extension, rv32im or bitserial")
     c_file = out / f"{name}.c"
     c_file.write_text(src)
     image = compile_program(build, [c_file], out / f"{name}.bin")
