@@ -48,14 +48,14 @@ def _run(ctx: StageContext, o: SocOptions) -> dict:
     soc = build_soc(ctx.cfg, a_regs=o.a_regs, w_regs=o.w_regs)
     mixed, int8 = ctx.mixed, ctx.int8
     main = run_network(soc, mixed.net, mixed.reds, x, mixed.logits[:n], folder, max_cycles=o.max_cycles)
-    streamed = run_network(soc, mixed.net, mixed.reds, x, mixed.logits[:n], folder, schedule="streamed",
-                           max_cycles=o.max_cycles)
+    flows = {s: run_network(soc, mixed.net, mixed.reds, x, mixed.logits[:n], folder, schedule=s,
+                            max_cycles=o.max_cycles) for s in ("weights", "activations", "streamed")}
     ref = run_network(soc, int8.net, int8.reds, x, int8.logits[:n], folder, kind="rv32im", max_cycles=o.max_cycles)
     soc8 = build_soc(int8_baseline(ctx.cfg), a_regs=o.a_regs, w_regs=o.w_regs)
     ext8 = run_network(soc8, int8.net, int8.reds, x, int8.logits[:n], folder / "int8", max_cycles=o.max_cycles)
     bits = run_network(soc, mixed.net, mixed.reds, x, mixed.logits[:n], folder, kind="bitserial",
                        max_cycles=o.max_cycles)
-    runs = [main, streamed, ref, ext8, bits]
+    runs = [main, *flows.values(), ref, ext8, bits]
     parts = breakdown(soc, mixed.net, mixed.reds, x, folder / "breakdown", max_cycles=o.max_cycles)
     cyc = main.cycles_per_inference
     ctx.log(f"  SoC: {n} images, {cyc:,.0f} cycles per inference (INT8 reference kernels {ref.cycles_per_inference:,.0f},"
@@ -69,7 +69,7 @@ def _run(ctx: StageContext, o: SocOptions) -> dict:
         "baselines": {"rv32im_int8": _brief(ref), "int8_extension": _brief(ext8), "bitserial_sw": _brief(bits)},
         "speedup": {"vs_rv32im_int8": ref.cycles_per_inference / cyc, "vs_int8_extension": ext8.cycles_per_inference / cyc,
                     "vs_bitserial_sw": bits.cycles_per_inference / cyc},
-        "dataflows": {"resident": _brief(main), "streamed": _brief(streamed)},
+        "dataflows": {"resident": _brief(main)} | {k: _brief(v) for k, v in flows.items()},
         "breakdown": parts,
         "extension": {"a_regs": o.a_regs, "w_regs": o.w_regs, "build": str(soc.folder)},
         "simulation": {"cycles": simulated, "seconds": round(seconds, 2),
@@ -79,8 +79,11 @@ def _run(ctx: StageContext, o: SocOptions) -> dict:
 
 def _markdown(s: dict) -> list[str]:
     b = s["baselines"]
-    rows = [("this configuration, extension (weights resident)", s["dataflows"]["resident"]),
-            ("this configuration, extension (weights streamed)", s["dataflows"]["streamed"]),
+    d = s["dataflows"]
+    rows = [("this configuration, extension (resident: per layer the loop nest moving fewer words)", d["resident"]),
+            ("this configuration, extension (resident, weights outer)", d["weights"]),
+            ("this configuration, extension (resident, activations outer)", d["activations"]),
+            ("this configuration, extension (weights streamed: no reuse)", d["streamed"]),
             ("INT8 network, INT8 extension", b["int8_extension"]),
             ("INT8 network, RV32IM reference kernels", b["rv32im_int8"]),
             ("this network, bit-serial kernels on the plain core", b["bitserial_sw"])]

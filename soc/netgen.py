@@ -29,7 +29,10 @@ from .stream import meta_words, register_words
 
 __all__ = ["SCHEDULES", "PARTS", "LayerPlan", "plan_layer", "plan_layers", "extension_program"]
 
-SCHEDULES = ("resident", "streamed")
+#: ``resident``: weights and activations held in the buffers, the loop nest that moves fewer words per layer;
+#: ``weights`` / ``activations``: that loop nest forced (weights outer: each position gathered once per group of
+#: outputs; activations outer: each weight group pushed once per group of positions); ``streamed``: no reuse.
+SCHEDULES = ("resident", "weights", "activations", "streamed")
 #: Parts of the extension program that :func:`extension_program` can leave out (``skip``), in the order a
 #: breakdown removes them: what each costs is the cycles it saves (the results are then meaningless).
 PARTS = ("requantization", "packing", "datapath")
@@ -119,7 +122,7 @@ def _extension_layer(net: IntNetwork, plan: LayerPlan, i: int, schedule: str, fa
     c2, m2 = plan.words.shape[2], plan.meta.shape[1]
     G = 1 if schedule == "streamed" else max(1, min(O, facts["w_regs"] // R))
     Pc = 1 if schedule == "streamed" else max(1, min(P, facts["a_regs"] // R))
-    order = "w" if schedule == "streamed" else _loop_order(plan, Pc, G)
+    order = {"streamed": "w", "weights": "w", "activations": "a"}.get(schedule) or _loop_order(plan, Pc, G)
     Pc = Pc if order == "a" else 1
     src = [c_array(f"W{i}", "uint32_t", plan.words), c_array(f"M{i}", "uint32_t", plan.meta),
            c_array(f"B{i}", "int32_t", np.append(plan.bias, 0)), c_array(f"BASE{i}", "uint32_t", plan.columns),

@@ -92,13 +92,14 @@ def _network(seed=5):
 
 
 def test_network_runs_bit_exact_on_the_processor(soc, tmp_path):
-    """A compiled network: every image's logits from the extension (both schedules), from the reference kernels
+    """A compiled network: every image's logits from the extension (every schedule), from the reference kernels
     and from the bit-serial kernels on the plain core equal the golden model's; the extension takes the fewest
     cycles, the multiply-add loops the most."""
     from mixlane.soc.network import run_network
 
     net, reds, x, logits = _network()
-    runs = [run_network(soc, net, reds, x, logits, tmp_path, schedule=s) for s in ("resident", "streamed")]
+    runs = [run_network(soc, net, reds, x, logits, tmp_path, schedule=s)
+            for s in ("resident", "weights", "activations", "streamed")]
     for r in runs:
         assert r.mismatches == 0 and r.logits.shape == logits.shape and np.array_equal(r.logits, logits)
         assert r.cycles.shape == (3, 3) and (r.cycles > 0).all()
