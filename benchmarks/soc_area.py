@@ -40,7 +40,7 @@ def area(work: Path, verilog: Path, top: str) -> dict:
     shutil.copy(verilog, work / verilog.name)
     (work / "area.ys").write_text(SCRIPT)
     t0 = time.perf_counter()
-    run_yosys(work / "area.ys", work, {"VERILOG": verilog.name, "TOP": top, "LIBERTY": "cells.lib"},
+    run_yosys(work / "area.ys", work, {"VERILOG": verilog.name, "TOP": top, "LIBERTY": DEFAULT_LIBERTY.name},
               files=[DEFAULT_LIBERTY])
     text = (work / "stat.txt").read_text()
     chip = float(re.search(r"Chip area for (?:top )?module.*?:\s*([\d.]+)", text).group(1))
