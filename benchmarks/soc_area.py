@@ -12,6 +12,7 @@ Prints one JSON object (areas in um^2, flip-flop counts) and writes it to ``-o``
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import shutil
@@ -35,13 +36,18 @@ tee -o stat.txt stat -liberty ${LIBERTY}
 """
 
 
-def area(work: Path, verilog: Path, top: str) -> dict:
+def area(work: Path, verilog: Path, top: str, reuse: bool) -> dict:
+    """Area and flip-flops of ``top`` in ``verilog``; ``reuse``: take ``work``'s earlier result for the same
+    Verilog (the core takes ~8 minutes)."""
     work.mkdir(parents=True, exist_ok=True)
-    shutil.copy(verilog, work / verilog.name)
-    (work / "area.ys").write_text(SCRIPT)
+    digest = hashlib.sha256(verilog.read_bytes()).hexdigest()
     t0 = time.perf_counter()
-    run_yosys(work / "area.ys", work, {"VERILOG": verilog.name, "TOP": top, "LIBERTY": DEFAULT_LIBERTY.name},
-              files=[DEFAULT_LIBERTY])
+    if not (reuse and (work / "stat.txt").exists() and (work / "verilog.sha256").read_text() == digest):
+        shutil.copy(verilog, work / verilog.name)
+        (work / "area.ys").write_text(SCRIPT)
+        run_yosys(work / "area.ys", work, {"VERILOG": verilog.name, "TOP": top, "LIBERTY": DEFAULT_LIBERTY.name},
+                  files=[DEFAULT_LIBERTY])
+        (work / "verilog.sha256").write_text(digest)
     text = (work / "stat.txt").read_text()
     chip = float(re.search(r"Chip area for (?:top )?module.*?:\s*([\d.]+)", text).group(1))
     ffs = sum(int(n) for n, cell in re.findall(r"^\s+(\d+)\s+\S*\s+(DFF\w*)", text, re.M))
@@ -52,17 +58,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="channel-3level")
     ap.add_argument("-o", "--output", required=True)
+    ap.add_argument("--reuse", action="store_true", help="reuse a design's earlier result in -o for the same Verilog")
     args = ap.parse_args()
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     cfg = preset(args.preset)
     res = {"preset": args.preset, "config_hash": cfg.content_hash, "liberty": str(DEFAULT_LIBERTY)}
-    res["core"] = area(out / "core", core_verilog(), "VexRiscv")
+    res["core"] = area(out / "core", core_verilog(), "VexRiscv", args.reuse)
     for name, regs in (("extension", 64), ("extension_1_entry_buffers", 1)):
-        v = out / name / f"{CFU_TOP}.v"
-        v.parent.mkdir(parents=True, exist_ok=True)
+        v = out / f"{name}.v"
         v.write_text(component_verilog(MixlaneCfu(config=cfg, a_regs=regs, w_regs=regs), CFU_TOP))
-        res[name] = area(out / name, v, CFU_TOP)
+        res[name] = area(out / name, v, CFU_TOP, args.reuse)
     res["extension_over_core"] = res["extension"]["area_um2"] / res["core"]["area_um2"]
     (out / "area.json").write_text(json.dumps(res, indent=2))
     print(json.dumps(res, indent=2))
