@@ -54,8 +54,8 @@ class LayerPlan:
 
 def plan_layer(cfg: Config, L: IntLayer, red: Reduction) -> LayerPlan:
     """Registers, gather lists, weights and biases of layer ``L`` under its reduction order ``red``."""
-    bipolar1 = (red.prec == 1) & (cfg.binary == "bipolar")
-    dummy = np.where(bipolar1, 1, 0)
+    # a value every element can hold (0, or +1 where a 0 bit means -1: Config.gateable)
+    dummy = np.array([0 if cfg.gateable(int(p)) else 1 for p in red.prec], np.int64)
     packed = pack_reduction(cfg, dummy, dummy, prec=red.prec)
     _, ww = red.apply(np.zeros((len(L.w[0]), 1), np.int64), L.w)
     words = np.stack([register_words(cfg, pack_reduction(cfg, dummy, ww[o], prec=red.prec).w_bits)
