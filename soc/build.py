@@ -41,9 +41,11 @@ CFU_TOP = "mixlane_cfu"
 #: The modules whose code makes the build (with files/ and rtl/): its cache key.
 BUILD_SOURCES = ("build.py", "extension.py", "isa.py", "top.py")
 _VERILATOR_FLAGS = ["--cc", "--build", "-O3", "-Wno-fatal", "-Wno-WIDTH", "-Wno-UNOPTFLAT", "-Wno-PINCONNECTEMPTY",
-                    "-Wno-CASEINCOMPLETE",
-                    # the C++ models at -O2: ~2.5x the simulation speed of verilated.mk's default -Os
-                    "-MAKEFLAGS", "OPT_FAST=-O2", "-MAKEFLAGS", "OPT_GLOBAL=-O2"]
+                    "-Wno-CASEINCOMPLETE"]
+#: The C++ models at -O2: ~2.5x the simulation speed of verilated.mk's default -Os; ``fast_build``: -O0 for
+#: extensions that only run short programs (tests), which builds in about half the time.
+_OPT = {False: ["-MAKEFLAGS", "OPT_FAST=-O2", "-MAKEFLAGS", "OPT_GLOBAL=-O2"],
+        True: ["-MAKEFLAGS", "OPT_FAST=-O0", "-MAKEFLAGS", "OPT_GLOBAL=-O0"]}
 
 
 @dataclass(frozen=True)
@@ -126,18 +128,20 @@ def _locked(folder: Path):
 
 def build_soc(cfg: Config | None, folder: str | Path | None = None, *, ram_kib: int = 256, a_regs: int = 64,
               w_regs: int = 64, full_verilog: bool = False, edit: Callable[[str], str] | None = None,
-              log=None) -> SocBuild:
+              fast_build: bool = False, log=None) -> SocBuild:
     """Build (or reuse) the SoC of ``cfg`` in ``folder``. ``full_verilog``: also write the synthesizable SoC
     (``mixlane_soc.v``). ``edit``: a function applied to the extension's Verilog before it is built (a mutant:
-    does a program notice?), named in the cache key by its qualified name. ``log``: a callable taking one
-    progress line."""
+    does a program notice?), named in the cache key by its qualified name. ``fast_build``: the extension's
+    model compiled without optimisation (half the build time, slower simulation: for short programs). ``log``: a
+    callable taking one progress line."""
     if edit is not None and folder is None:
         raise SocError("an edited extension needs its own build folder")
     if cfg is not None:
         from .extension import check_extension
         check_extension(cfg, a_regs, w_regs)
     out = Path(folder) if folder else default_build_dir(cfg, ram_kib=ram_kib, a_regs=a_regs, w_regs=w_regs)
-    key = _key(cfg, ram_kib, a_regs, w_regs) | {"edit": getattr(edit, "__qualname__", None)}
+    key = _key(cfg, ram_kib, a_regs, w_regs) | {"edit": getattr(edit, "__qualname__", None),
+                                                "fast_build": bool(fast_build)}
     with _locked(out):
         stamp = out / "build.json"
         done = json.loads(stamp.read_text()) if stamp.exists() else {}
@@ -167,7 +171,7 @@ def _build(cfg: Config | None, out: Path, key: dict, ram_kib: int, a_regs: int, 
         (out / f"{CFU_TOP}.v").write_text(edit(text) if edit else text)
         if log:
             log(f"extension Verilog written in {time.perf_counter() - t0:.1f} s; building its model (Verilator) ...")
-        models.append(_verilate(out, CFU_TOP, "Vcfu", [out / f"{CFU_TOP}.v"], out / "cfu_obj"))
+        models.append(_verilate(out, CFU_TOP, "Vcfu", [out / f"{CFU_TOP}.v"], out / "cfu_obj", key["fast_build"]))
     for name in RUNTIME:
         data = (FILES / name).read_text()
         (out / name).write_text(data.replace("MLX_RAM_BYTES", str(ram_kib * 1024)) if name == "link.ld" else data)
@@ -221,9 +225,9 @@ def _env() -> dict:
     return env
 
 
-def _verilate(cwd: Path, top: str, prefix: str, sources: list[Path], obj: Path) -> Path:
+def _verilate(cwd: Path, top: str, prefix: str, sources: list[Path], obj: Path, fast_build: bool = False) -> Path:
     shutil.rmtree(obj, ignore_errors=True)
-    cmd = ["verilator", *_VERILATOR_FLAGS, "--top-module", top, "--prefix", prefix, "--Mdir", str(obj),
+    cmd = ["verilator", *_VERILATOR_FLAGS, *_OPT[fast_build], "--top-module", top, "--prefix", prefix, "--Mdir", str(obj),
            *map(str, sources)]
     log = cwd / f"verilator_{prefix}.log"
     with open(log, "w") as f:

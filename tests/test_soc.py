@@ -61,7 +61,7 @@ def test_intrinsics_on_multi_cycle_and_multi_accumulator_extensions(tmp_path, na
     """A multi-cycle architecture (the unit waits on the datapath's ready, idle only once drained) and four
     accumulators (run-time select helpers), with buffer depths that are not powers of two."""
     cfg = preset(name)
-    soc = build_soc(cfg, tmp_path / "soc", a_regs=48, w_regs=5)
+    soc = build_soc(cfg, tmp_path / "soc", a_regs=48, w_regs=5, fast_build=True)
     ops = stimulus.build(cfg, "random", 11, 200)
     expected = run(cfg, ops).value
     res, got = _stream(soc, ops, tmp_path, "random")
@@ -123,7 +123,7 @@ def test_a_broken_extension_is_caught_by_the_network_run(tmp_path):
         return apply_site(text, sites[0])
 
     net, reds, x, logits = _network()
-    broken = build_soc(CH3, tmp_path / "broken", edit=flip_a_tree_operator)
+    broken = build_soc(CH3, tmp_path / "broken", edit=flip_a_tree_operator, fast_build=True)
     r = run_network(broken, net, reds, x, logits, tmp_path)
     assert r.mismatches > 0
 
